@@ -1,0 +1,35 @@
+//! A sans-IO implementation of the WebSocket protocol, [RFC 6455].
+//!
+//! Bytes in, events out: this crate never touches a socket, a clock or a thread. The
+//! caller reads bytes from wherever it likes (a blocking socket, tokio, an embedded
+//! network stack, a fuzzer), hands them in, and writes out the bytes the crate queues.
+//!
+//! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::pedantic)]
+#![allow(clippy::module_name_repetitions, clippy::must_use_candidate)]
+#![doc(test(attr(deny(warnings))))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod close_code;
+mod error;
+mod limits;
+mod rand;
+mod role;
+
+pub mod frame;
+pub mod handshake;
+
+pub use close_code::CloseCode;
+pub use error::{Error, HandshakeError, ProtocolError, UsageError};
+pub use limits::HandshakeLimits;
+#[cfg(feature = "std")]
+pub use rand::OsRandom;
+pub use rand::RandomSource;
+pub use role::Role;
