@@ -22,6 +22,7 @@ mod error;
 mod limits;
 mod rand;
 mod role;
+mod utf8;
 
 pub mod frame;
 pub mod handshake;
@@ -33,3 +34,5 @@ pub use limits::HandshakeLimits;
 pub use rand::OsRandom;
 pub use rand::RandomSource;
 pub use role::Role;
+pub use utf8::{Utf8Bytes, Utf8Validator};
+// handshake re-exports (owned by the handshake module):

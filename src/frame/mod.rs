@@ -1,1 +1,5 @@
 //! Frame codec (§5).
+
+mod mask;
+
+pub use mask::apply_mask;
