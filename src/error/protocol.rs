@@ -71,6 +71,12 @@ pub enum ProtocolError {
         /// The configured limit.
         max: u64,
     },
+
+    // ----- the transport -----
+    /// The transport ended (end of stream) before the closing handshake: "the WebSocket
+    /// Connection Close Code is considered to be 1006" (§7.1.5). Nothing can be sent.
+    #[error("connection closed without a closing handshake")]
+    UnexpectedEof,
 }
 
 impl ProtocolError {
@@ -79,6 +85,7 @@ impl ProtocolError {
     /// - 1007 for data inconsistent with its type: invalid UTF-8 in text or in a close
     ///   reason (§8.1, §5.5.1);
     /// - 1009 for frames and messages over the configured limits;
+    /// - 1006 for an end of stream before the closing handshake (never sent: §7.4.1);
     /// - 1002 for everything else.
     #[must_use]
     pub const fn close_code(&self) -> CloseCode {
@@ -89,6 +96,7 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
                 CloseCode::MESSAGE_TOO_BIG
             }
+            ProtocolError::UnexpectedEof => CloseCode::ABNORMAL,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }

@@ -19,6 +19,9 @@ pub enum UsageError {
     /// fragment was sent with no streamed message begun.
     #[error("a streamed message is in progress, or none was begun")]
     MessageInProgress,
+    /// Bytes sent as part of a streamed text message are not valid UTF-8 (§5.6).
+    #[error("text is not valid UTF-8")]
+    InvalidUtf8,
     /// The outgoing queue is over its configured limit; write out queued bytes first.
     #[error("outgoing buffer is full")]
     OutgoingBufferFull,
