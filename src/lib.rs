@@ -18,6 +18,7 @@ extern crate alloc;
 extern crate std;
 
 mod close_code;
+mod connection;
 mod error;
 mod limits;
 mod rand;
@@ -28,8 +29,9 @@ pub mod frame;
 pub mod handshake;
 
 pub use close_code::CloseCode;
+pub use connection::{CloseFrame, Connection, ConnectionState, Event, Fragment, MessageKind};
 pub use error::{Error, HandshakeError, ProtocolError, UsageError};
-pub use limits::HandshakeLimits;
+pub use limits::{Config, HandshakeLimits};
 #[cfg(feature = "std")]
 pub use rand::OsRandom;
 pub use rand::RandomSource;

@@ -28,6 +28,7 @@ mod mask;
 
 pub use close::{encode_close_payload, parse_close_payload};
 pub use decode::FrameDecoder;
+pub(crate) use header::encode_frame;
 pub use header::{Frame, FrameHeader, MAX_HEADER_LEN};
 pub use mask::apply_mask;
 
