@@ -38,3 +38,5 @@ pub use rand::RandomSource;
 pub use role::Role;
 pub use utf8::{Utf8Bytes, Utf8Validator};
 // handshake re-exports (owned by the handshake module):
+pub use error::{RejectedResponse, UriError};
+pub use handshake::{ClientHandshake, Request, RequestParser, WsUri, accept_key};

@@ -32,4 +32,8 @@ pub enum UsageError {
     /// or characters not allowed in a token).
     #[error("invalid header name or value")]
     InvalidHeader,
+    /// An accepted extension is not one the client offered: "Extensions not listed by the
+    /// client MUST NOT be listed" (§4.2.2, /extensions/).
+    #[error("extension was not offered by the client")]
+    ExtensionNotOffered,
 }

@@ -1,0 +1,120 @@
+//! `Sec-WebSocket-Accept` (§1.3, §4.2.2 step 5.4).
+
+use base64::Engine as _;
+use sha1::{Digest as _, Sha1};
+
+/// The GUID appended to the key before hashing (§1.3, §4.2.2 step 5.4).
+pub(crate) const WEBSOCKET_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// A `Sec-WebSocket-Accept` value: base64 of a 20-byte SHA-1 digest, always 28 ASCII
+/// bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AcceptKey([u8; 28]);
+
+impl AcceptKey {
+    /// The value as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        // Base64 output is ASCII; the fallback is never taken.
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The value as bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 28] {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for AcceptKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl core::fmt::Display for AcceptKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for AcceptKey {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for AcceptKey {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Computes the `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key` value: base64 of
+/// the SHA-1 of the key (as sent, not decoded) followed by the GUID
+/// `258EAFA5-E914-47DA-95CA-C5AB0DC85B11` (§4.2.2 step 5.4).
+///
+/// For servers whose HTTP stack already parsed the request (hyper, axum): pass the
+/// header's value, trimmed of surrounding whitespace. This function does not check the
+/// key; [`validate_request_headers`](super::validate_request_headers) does.
+///
+/// ```
+/// // The example of §1.3 and §4.2.2.
+/// let accept = rfc6455::accept_key(b"dGhlIHNhbXBsZSBub25jZQ==");
+/// assert_eq!(accept.as_str(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
+#[must_use]
+pub fn accept_key(key: &[u8]) -> AcceptKey {
+    let mut sha = Sha1::new();
+    sha.update(key);
+    sha.update(WEBSOCKET_GUID);
+    let digest: [u8; 20] = sha.finalize().into();
+    let mut out = [0u8; 28];
+    // 20 bytes encode to exactly 28 base64 characters with padding, so this cannot fail.
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(digest, &mut out)
+        .unwrap_or(0);
+    debug_assert_eq!(written, 28);
+    AcceptKey(out)
+}
+
+/// Whether `key` is base64 (RFC 4648 §4, with padding) of exactly 16 bytes (§4.2.1 item
+/// 5). Such a key is always 24 characters ending in `==`.
+pub(crate) fn is_valid_key(key: &[u8]) -> bool {
+    if key.len() != 24 {
+        return false;
+    }
+    let mut decoded = [0u8; 18];
+    // The standard engine rejects a non-canonical final character, so only keys that
+    // some 16 bytes encode to are accepted.
+    matches!(
+        base64::engine::general_purpose::STANDARD.decode_slice(key, &mut decoded),
+        Ok(16)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_example_section_1_3() {
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ==").as_bytes(),
+            b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn key_validation() {
+        assert!(is_valid_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(is_valid_key(b"AAAAAAAAAAAAAAAAAAAAAA=="));
+        // 15 bytes, 17 bytes, missing padding, bad alphabet, non-canonical last char.
+        assert!(!is_valid_key(b"AAAAAAAAAAAAAAAAAAAA"));
+        assert!(!is_valid_key(b"AAAAAAAAAAAAAAAAAAAAAAA="));
+        assert!(!is_valid_key(b"AAAAAAAAAAAAAAAAAAAAAA"));
+        assert!(!is_valid_key(b"AAAAAAAAAAAAAAAAAAAAA*=="));
+        assert!(!is_valid_key(b"AAAAAAAAAAAAAAAAAAAAAB=="));
+        assert!(!is_valid_key(b""));
+    }
+}

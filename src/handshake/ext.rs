@@ -1,0 +1,275 @@
+//! Subprotocol lists (§4.3 `1#token`) and extension lists (§9.1).
+//!
+//! ```text
+//! Sec-WebSocket-Protocol-Client = 1#token
+//! Sec-WebSocket-Extensions = extension-list
+//! extension-list = 1#extension
+//! extension = extension-token *( ";" extension-param )
+//! extension-param = token [ "=" (token | quoted-string) ]
+//!     ; When using the quoted-string syntax variant, the value
+//!     ; after quoted-string unescaping MUST conform to the 'token' ABNF.
+//! ```
+//!
+//! With the "implied *LWS rule" of RFC 2616, whitespace may surround every separator.
+//! Because an unescaped quoted value must be a token, a valid quoted string never holds
+//! `,`, `;`, `=` or whitespace, so a list splits correctly on those bytes alone, and any
+//! input that would split differently is invalid anyway.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::head::{TOKEN, is_token, trim_ows};
+
+/// The values of every header line with one name (e.g. all `Sec-WebSocket-Protocol`
+/// lines), in order. Stores the first inline: most requests have at most one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ValueList<'a> {
+    first: Option<&'a [u8]>,
+    more: Vec<&'a [u8]>,
+}
+
+impl<'a> ValueList<'a> {
+    pub(crate) fn push(&mut self, value: &'a [u8]) {
+        if self.first.is_none() {
+            self.first = Some(value);
+        } else {
+            self.more.push(value);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+
+    /// The non-empty elements of all the comma-separated lists, trimmed.
+    pub(crate) fn items(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.iter().flat_map(list_items)
+    }
+}
+
+/// The non-empty elements of a comma-separated list, trimmed (RFC 9110 §5.6.1: a
+/// recipient "MUST accept empty list elements").
+pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|item| !item.is_empty())
+}
+
+/// ASCII text validated by a grammar below; the fallback is never taken.
+fn ascii(s: &[u8]) -> &str {
+    core::str::from_utf8(s).unwrap_or_default()
+}
+
+/// Whether `value` is `1#token` (§4.3 `Sec-WebSocket-Protocol-Client`).
+pub(crate) fn is_token_list(value: &[u8]) -> bool {
+    let mut any = false;
+    for item in list_items(value) {
+        if !is_token(item) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// The tokens of validated token lists.
+pub(crate) fn tokens<'a: 's, 's>(values: &'s ValueList<'a>) -> impl Iterator<Item = &'a str> + 's {
+    values.items().map(ascii)
+}
+
+/// Whether `value` is a §9.1 `extension-list`.
+pub(crate) fn is_extension_list(value: &[u8]) -> bool {
+    let mut any = false;
+    for item in list_items(value) {
+        if parse_extension(item).is_none() {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// The extensions of validated extension lists.
+pub(crate) fn extensions<'a: 's, 's>(
+    values: &'s ValueList<'a>,
+) -> impl Iterator<Item = Extension<'a>> + 's {
+    values.items().filter_map(parse_extension)
+}
+
+/// Parses one `extension` (trimmed, non-empty) of an `extension-list` (§9.1).
+pub(crate) fn parse_extension(item: &[u8]) -> Option<Extension<'_>> {
+    let mut parts = item.split(|&b| b == b';');
+    let name = trim_ows(parts.next()?);
+    if !is_token(name) {
+        return None;
+    }
+    for param in parts {
+        parse_param(param)?;
+    }
+    Some(Extension {
+        name: ascii(name),
+        text: ascii(item),
+    })
+}
+
+/// Parses one `extension-param` (between `;`s, untrimmed).
+fn parse_param(param: &[u8]) -> Option<ExtensionParam<'_>> {
+    let (name, value) = match param.iter().position(|&b| b == b'=') {
+        Some(eq) => (&param[..eq], Some(trim_ows(&param[eq + 1..]))),
+        None => (param, None),
+    };
+    let name = trim_ows(name);
+    if !is_token(name) {
+        return None;
+    }
+    let value = match value {
+        None => None,
+        Some(v) if is_token(v) => Some(Cow::Borrowed(ascii(v))),
+        Some(v) => Some(unquote_token(v)?),
+    };
+    Some(ExtensionParam {
+        name: ascii(name),
+        value,
+    })
+}
+
+/// Unescapes a quoted string whose content must be a token after unescaping (§9.1).
+fn unquote_token(v: &[u8]) -> Option<Cow<'_, str>> {
+    let [b'"', inner @ .., b'"'] = v else {
+        return None;
+    };
+    if is_token(inner) {
+        return Some(Cow::Borrowed(ascii(inner)));
+    }
+    // RFC 9110 §5.6.4: quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ); only a tchar
+    // may be escaped here, since the result must be a token.
+    let mut out = String::with_capacity(inner.len());
+    let mut bytes = inner.iter();
+    while let Some(&b) = bytes.next() {
+        let c = if b == b'\\' { *bytes.next()? } else { b };
+        if !TOKEN[c as usize] {
+            return None;
+        }
+        out.push(char::from(c));
+    }
+    (!out.is_empty()).then_some(Cow::Owned(out))
+}
+
+/// One extension of a `Sec-WebSocket-Extensions` list (§9.1): a name and parameters,
+/// e.g. `permessage-deflate; client_max_window_bits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extension<'a> {
+    name: &'a str,
+    /// The whole element, parameters included, trimmed.
+    text: &'a str,
+}
+
+impl<'a> Extension<'a> {
+    /// The extension token, e.g. `permessage-deflate`.
+    #[must_use]
+    pub const fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The element as sent, e.g. `permessage-deflate; client_max_window_bits`: what a
+    /// server passes to [`Accept::extension`](super::Accept::extension) to accept it
+    /// unchanged.
+    #[must_use]
+    pub const fn as_str(&self) -> &'a str {
+        self.text
+    }
+
+    /// The parameters, in order.
+    pub fn params(&self) -> impl Iterator<Item = ExtensionParam<'a>> + 'a {
+        self.text
+            .as_bytes()
+            .split(|&b| b == b';')
+            .skip(1)
+            .filter_map(parse_param)
+    }
+
+    /// The first parameter called `name` (ASCII case-insensitive): `None` if absent,
+    /// `Some(None)` if present without a value.
+    #[must_use]
+    pub fn param(&self, name: &str) -> Option<Option<Cow<'a, str>>> {
+        self.params()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .map(|p| p.value)
+    }
+}
+
+impl core::fmt::Display for Extension<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.text)
+    }
+}
+
+/// One parameter of an [`Extension`]: `name` or `name=value`, where a quoted-string value
+/// is returned unescaped (§9.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionParam<'a> {
+    /// The parameter name, e.g. `client_max_window_bits`.
+    pub name: &'a str,
+    /// The value, if any, unescaped: `Some("10")` for both `x=10` and `x="10"`.
+    pub value: Option<Cow<'a, str>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(s: &str) -> Vec<(String, Option<String>)> {
+        parse_extension(s.as_bytes())
+            .unwrap()
+            .params()
+            .map(|p| (p.name.into(), p.value.map(Cow::into_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn extension_grammar_section_9_1() {
+        assert!(is_extension_list(
+            b"permessage-deflate; client_max_window_bits"
+        ));
+        assert!(is_extension_list(
+            b"mux; max-channels=4; flow-control, deflate-stream"
+        ));
+        assert!(is_extension_list(b"foo;a=\"1\" ; b = 2,bar"));
+        assert!(is_extension_list(b"foo; a=\"x\\yz\""));
+        assert!(!is_extension_list(b""));
+        assert!(!is_extension_list(b" , "));
+        assert!(!is_extension_list(b"foo;"));
+        assert!(!is_extension_list(b"foo; =1"));
+        assert!(!is_extension_list(b"foo; a="));
+        assert!(!is_extension_list(b"foo; a=\"\""));
+        assert!(!is_extension_list(b"foo; a=\"1 2\""));
+        assert!(!is_extension_list(b"foo; a=\"1,2\""));
+        assert!(!is_extension_list(b"foo; a=\"unterminated"));
+        assert!(!is_extension_list(b"foo bar"));
+        assert!(!is_extension_list(b"foo; a=1=2"));
+        assert_eq!(
+            params("foo; a ; b=2; c=\"3\"; d=\"x\\yz\""),
+            [
+                ("a".into(), None),
+                ("b".into(), Some("2".into())),
+                ("c".into(), Some("3".into())),
+                ("d".into(), Some("xyz".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn token_lists() {
+        assert!(is_token_list(b"chat, superchat"));
+        assert!(is_token_list(b"chat,,  v2.json"));
+        assert!(!is_token_list(b""));
+        assert!(!is_token_list(b"a b"));
+        assert!(!is_token_list(b"chat, \"x\""));
+    }
+}

@@ -1,0 +1,342 @@
+//! HTTP/1.1 head syntax shared by both roles (RFC 9112 §2-§5): a resumable, bounded
+//! search for the end of the head, then one pass over the complete head.
+//!
+//! Parsing is split in two so that it stays linear however the bytes arrive:
+//!
+//! 1. [`HeadScanner`] looks for the blank line that ends the head. It remembers how far it
+//!    has looked, so feeding a growing buffer one byte at a time examines each byte once
+//!    (tungstenite's CVE-2023-43669 rescanned from the start on every call). It also
+//!    counts lines, so too many header fields fail before the head is complete, and it
+//!    never looks past [`HandshakeLimits::max_head_size`].
+//! 2. Once the head is complete, [`parse_headers`] walks it once, validating every line.
+
+use alloc::vec::Vec;
+
+use crate::{HandshakeError, HandshakeLimits};
+
+/// One header field of a head: the name as sent and the value with leading and trailing
+/// whitespace (SP, HTAB) removed (RFC 9112 §5.1).
+///
+/// The name is an RFC 9110 token, so always ASCII. The value may hold bytes above 0x7F
+/// (`obs-text`), hence `&[u8]`; see [`Header::value_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The field name, as sent (compare with [`str::eq_ignore_ascii_case`]).
+    pub name: &'a str,
+    /// The field value, trimmed of surrounding whitespace.
+    pub value: &'a [u8],
+}
+
+impl<'a> Header<'a> {
+    /// The value as text, if it is valid UTF-8.
+    #[must_use]
+    pub fn value_str(&self) -> Option<&'a str> {
+        core::str::from_utf8(self.value).ok()
+    }
+}
+
+/// The first value of the header called `name` (ASCII case-insensitive).
+pub(crate) fn find_header<'a>(headers: &[Header<'a>], name: &str) -> Option<&'a [u8]> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value)
+}
+
+/// RFC 9110 §5.6.2: `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+/// "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA`.
+const fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
+/// RFC 9110 §5.5: `field-vchar = VCHAR / obs-text`, plus SP and HTAB inside a value.
+const fn is_value_byte(b: u8) -> bool {
+    b == b'\t' || (b >= b' ' && b != 0x7f)
+}
+
+/// `TOKEN[b]`: `b` is a `tchar`. `VALUE[b]`: `b` may appear in a field value.
+pub(crate) static TOKEN: [bool; 256] = byte_tables().0;
+static VALUE: [bool; 256] = byte_tables().1;
+
+const fn byte_tables() -> ([bool; 256], [bool; 256]) {
+    let mut token = [false; 256];
+    let mut value = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        #[allow(clippy::cast_possible_truncation)]
+        let b = i as u8;
+        token[i] = is_tchar(b);
+        value[i] = is_value_byte(b);
+        i += 1;
+    }
+    (token, value)
+}
+
+/// Whether `s` is a non-empty RFC 9110 token.
+pub(crate) fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| TOKEN[b as usize])
+}
+
+/// Whether `s` may be sent as a header value: no control characters other than HTAB (so
+/// no CR or LF), nothing but whitespace around it.
+pub(crate) fn is_value(s: &[u8]) -> bool {
+    s.iter().all(|&b| VALUE[b as usize]) && trim_ows(s).len() == s.len()
+}
+
+/// Removes optional whitespace (SP, HTAB) from both ends (RFC 9110 §5.6.3 `OWS`).
+pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// Whether the comma-separated list `value` has an element equal to `token`, ASCII
+/// case-insensitive (RFC 9110 §5.6.1 lists; empty elements are ignored).
+pub(crate) fn list_has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|item| trim_ows(item).eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// The position of the first `\n` in `hay`, a word at a time.
+fn find_lf(hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        // Little-endian so that the lowest set bit is the first byte in memory. A zero
+        // byte of `x` sets its high bit in `found`; bytes above a true zero may be false
+        // positives, which never precede it.
+        let x = u64::from_le_bytes(word) ^ LFS;
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| base + p)
+}
+
+/// A resumable search for the end of a head (the empty line after the header fields).
+///
+/// The caller passes the bytes received so far, each call a prefix-extension of the
+/// previous one; the scanner resumes where it stopped. If a call passes fewer bytes than
+/// already scanned, the scanner starts over.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HeadScanner {
+    /// Bytes before `pos` have been searched.
+    /// INVARIANT: `pos <= max_head_size` of the limits in use.
+    pos: usize,
+    /// Complete lines (each ending in CRLF) before `pos`.
+    lines: usize,
+    /// Total bytes examined across calls, including restarts (for the linearity test).
+    scanned: usize,
+}
+
+impl HeadScanner {
+    pub(crate) const fn new() -> Self {
+        HeadScanner {
+            pos: 0,
+            lines: 0,
+            scanned: 0,
+        }
+    }
+
+    /// Total bytes examined so far.
+    pub(crate) const fn scanned(&self) -> usize {
+        self.scanned
+    }
+
+    /// Looks for the end of the head in `buf`, resuming where the last call stopped.
+    /// Returns the length of the head (through the final CRLF) once complete.
+    pub(crate) fn scan(
+        &mut self,
+        buf: &[u8],
+        limits: &HandshakeLimits,
+    ) -> Result<Option<usize>, HandshakeError> {
+        if buf.len() < self.pos {
+            self.pos = 0;
+            self.lines = 0;
+        }
+        let end = buf.len().min(limits.max_head_size);
+        while self.pos < end {
+            let Some(offset) = find_lf(&buf[self.pos..end]) else {
+                self.scanned += end - self.pos;
+                self.pos = end;
+                break;
+            };
+            let lf = self.pos + offset;
+            self.scanned += offset + 1;
+            self.pos = lf + 1;
+            // RFC 9112 §2.2: lines end in CRLF. We refuse a bare LF rather than guess.
+            if lf == 0 || buf[lf - 1] != b'\r' {
+                return Err(HandshakeError::BareLineFeed);
+            }
+            // An empty line (CRLF right after the previous line's LF) ends the head. An
+            // empty first line is handed on as a head too, for the start-line parser to
+            // reject.
+            if lf == 1 || (lf >= 3 && buf[lf - 2] == b'\n') {
+                return Ok(Some(lf + 1));
+            }
+            self.lines += 1;
+            // The first line is the request or status line; the rest are header fields.
+            if self.lines > limits.max_headers.saturating_add(1) {
+                return Err(HandshakeError::TooManyHeaders {
+                    max: limits.max_headers,
+                });
+            }
+        }
+        if buf.len() >= limits.max_head_size {
+            return Err(HandshakeError::HeadTooLarge {
+                max: limits.max_head_size,
+            });
+        }
+        Ok(None)
+    }
+}
+
+/// Splits a complete head into its start line (without CRLF) and the offset of the first
+/// header line.
+pub(crate) fn split_start_line(head: &[u8]) -> Option<(&[u8], usize)> {
+    let lf = find_lf(head)?;
+    let line = head.get(..lf.checked_sub(1)?)?;
+    Some((line, lf + 1))
+}
+
+/// Parses `HTTP/x.y` (RFC 9112 §2.3) into (major, minor).
+pub(crate) fn parse_http_version(v: &[u8]) -> Option<(u8, u8)> {
+    match *v {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            Some((major - b'0', minor - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// Parses the header lines of a complete head, from `pos` through the final empty line,
+/// into `out`. `head` must end with CRLF CRLF (as [`HeadScanner`] guarantees), but
+/// nothing breaks if it does not.
+pub(crate) fn parse_headers<'a>(
+    head: &'a [u8],
+    mut pos: usize,
+    max_headers: usize,
+    out: &mut Vec<Header<'a>>,
+) -> Result<(), HandshakeError> {
+    loop {
+        let rest = head.get(pos..).unwrap_or_default();
+        match rest {
+            [b'\r', b'\n', ..] => return Ok(()),
+            // RFC 9112 §5.2: obs-fold; "a server that receives an obs-fold in a request
+            // message ... MUST either reject the message by sending a 400 (Bad Request)
+            // ... or replace each received obs-fold with one or more SP". We reject.
+            [b' ' | b'\t', ..] => return Err(HandshakeError::ObsoleteLineFolding),
+            _ => {}
+        }
+        let name_len = rest
+            .iter()
+            .position(|&b| !TOKEN[b as usize])
+            .unwrap_or(rest.len());
+        // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon."
+        if name_len == 0 || rest.get(name_len) != Some(&b':') {
+            return Err(HandshakeError::InvalidHeaderName);
+        }
+        let mut i = name_len + 1;
+        while let Some(b' ' | b'\t') = rest.get(i) {
+            i += 1;
+        }
+        let value_start = i;
+        while let Some(&b) = rest.get(i) {
+            if !VALUE[b as usize] {
+                break;
+            }
+            i += 1;
+        }
+        if rest.get(i..i + 2) != Some(b"\r\n") {
+            // A control character, or a CR not followed by LF.
+            return Err(HandshakeError::InvalidHeaderValue);
+        }
+        if out.len() == max_headers {
+            return Err(HandshakeError::TooManyHeaders { max: max_headers });
+        }
+        let name = core::str::from_utf8(&rest[..name_len])
+            .map_err(|_| HandshakeError::InvalidHeaderName)?;
+        out.push(Header {
+            name,
+            value: trim_ows(&rest[value_start..i]),
+        });
+        pos += i + 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_lf_matches_naive_search() {
+        let mut buf = [b'a'; 40];
+        assert_eq!(find_lf(&buf), None);
+        for at in 0..40 {
+            buf = [b'a'; 40];
+            buf[at] = b'\n';
+            for start in 0..=at {
+                assert_eq!(
+                    find_lf(&buf[start..]),
+                    Some(at - start),
+                    "at {at} start {start}"
+                );
+            }
+            // A second LF later never hides the first; bytes just above 0x0a too.
+            if at + 1 < 40 {
+                buf[at + 1] = 0x0b;
+            }
+            assert_eq!(find_lf(&buf), Some(at));
+        }
+        // Bytes with the high bit set and zero bytes are not matches.
+        let tricky = [0x8a, 0x00, 0x0b, 0x09, 0xff, 0x8a, 0x0a, 0x0a, 0x00];
+        assert_eq!(find_lf(&tricky), Some(6));
+    }
+
+    #[test]
+    fn trim_and_tokens() {
+        assert_eq!(trim_ows(b" \t a b \t"), b"a b");
+        assert_eq!(trim_ows(b"   "), b"");
+        assert!(is_token(b"permessage-deflate"));
+        assert!(!is_token(b"a b"));
+        assert!(!is_token(b""));
+        assert!(list_has_token(b"keep-alive, Upgrade", "upgrade"));
+        assert!(list_has_token(b",,UPGRADE,", "upgrade"));
+        assert!(!list_has_token(b"upgraded", "upgrade"));
+    }
+}

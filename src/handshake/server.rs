@@ -1,0 +1,676 @@
+//! The server's side of the opening handshake (§4.2): parse and check the client's
+//! request, then answer with a 101 ([`Accept`]) or a rejection
+//! ([`HandshakeError::response`]).
+
+use alloc::vec::Vec;
+
+use super::accept::{AcceptKey, accept_key, is_valid_key};
+use super::ext::{self, Extension, ValueList};
+use super::head::{
+    HeadScanner, Header, find_header, is_token, is_value, list_has_token, parse_headers,
+    parse_http_version, split_start_line, trim_ows,
+};
+use crate::{HandshakeError, HandshakeLimits, UsageError};
+
+/// An incremental parser for the client's opening request (§4.2.1).
+///
+/// Call [`RequestParser::parse`] with all the bytes received so far, each time more
+/// arrive. It answers `Ok(None)` until the head is complete, then a [`Request`] that
+/// borrows the buffer and says how many bytes the head took
+/// ([`Request::consumed`]); bytes after that are WebSocket frames.
+///
+/// The parser keeps how far it has searched for the end of the head, so the work over
+/// all calls is linear in the head's length however the bytes are split. It never reads
+/// past [`HandshakeLimits::max_head_size`] and stops at
+/// [`HandshakeLimits::max_headers`].
+///
+/// ```
+/// use rfc6455::handshake::RequestParser;
+///
+/// let request = b"GET /chat HTTP/1.1\r\n\
+///     Host: server.example.com\r\n\
+///     Upgrade: websocket\r\n\
+///     Connection: Upgrade\r\n\
+///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Version: 13\r\n\
+///     \r\n";
+/// let mut parser = RequestParser::new();
+/// assert!(parser.parse(&request[..10])?.is_none()); // need more
+/// let req = parser.parse(request)?.expect("complete");
+/// assert_eq!(req.path(), "/chat");
+/// assert_eq!(req.consumed(), request.len());
+/// let response = req.accept().to_vec();
+/// assert!(response.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+/// # Ok::<(), rfc6455::HandshakeError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RequestParser {
+    limits: HandshakeLimits,
+    scanner: HeadScanner,
+    /// Bytes walked by the second pass over complete heads.
+    parsed: usize,
+}
+
+impl RequestParser {
+    /// A parser with the default [`HandshakeLimits`].
+    #[must_use]
+    pub const fn new() -> Self {
+        Self::with_limits(HandshakeLimits::DEFAULT)
+    }
+
+    /// A parser with the given limits.
+    #[must_use]
+    pub const fn with_limits(limits: HandshakeLimits) -> Self {
+        RequestParser {
+            limits,
+            scanner: HeadScanner::new(),
+            parsed: 0,
+        }
+    }
+
+    /// Parses the request in `buf`, all the bytes received so far.
+    ///
+    /// Each call must pass the bytes of the previous call plus any new ones; a shorter
+    /// buffer restarts the parse from the beginning. Returns `Ok(None)` while the head is
+    /// incomplete.
+    ///
+    /// # Errors
+    ///
+    /// A [`HandshakeError`] if the head is over the limits, is not valid HTTP/1.1, or
+    /// breaks a rule of §4.2.1. Answer it with [`HandshakeError::response`] and close the
+    /// connection.
+    pub fn parse<'b>(&mut self, buf: &'b [u8]) -> Result<Option<Request<'b>>, HandshakeError> {
+        let Some(head_len) = self.scanner.scan(buf, &self.limits)? else {
+            return Ok(None);
+        };
+        self.parsed += head_len;
+        parse_request_head(&buf[..head_len], &self.limits).map(Some)
+    }
+
+    /// The limits in use.
+    #[must_use]
+    pub const fn limits(&self) -> &HandshakeLimits {
+        &self.limits
+    }
+
+    /// Total bytes examined by this parser across all calls: for tests that the work is
+    /// linear in the input, not part of the stable API.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn bytes_scanned(&self) -> usize {
+        self.scanner.scanned() + self.parsed
+    }
+}
+
+/// Parses a complete request head (ending in CRLF CRLF).
+fn parse_request_head<'b>(
+    head: &'b [u8],
+    limits: &HandshakeLimits,
+) -> Result<Request<'b>, HandshakeError> {
+    let (line, headers_at) = split_start_line(head).ok_or(HandshakeError::InvalidRequestLine)?;
+    let line = RequestLine::parse(line)?;
+    let mut headers = Vec::with_capacity(16);
+    parse_headers(head, headers_at, limits.max_headers, &mut headers)?;
+    let mut check = RequestCheck::default();
+    for h in &headers {
+        check.header(h.name.as_bytes(), h.value);
+    }
+    let upgrade = check.finish()?;
+    Ok(Request {
+        target: line.target,
+        path: line.path,
+        query: line.query,
+        headers,
+        upgrade,
+        consumed: head.len(),
+    })
+}
+
+/// `request-line = method SP request-target SP HTTP-version` (RFC 9112 §3).
+struct RequestLine<'b> {
+    target: &'b str,
+    path: &'b str,
+    query: Option<&'b str>,
+}
+
+impl<'b> RequestLine<'b> {
+    fn parse(line: &'b [u8]) -> Result<Self, HandshakeError> {
+        let mut parts = line.splitn(3, |&b| b == b' ');
+        let (Some(method), Some(target), Some(version)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(HandshakeError::InvalidRequestLine);
+        };
+        // The request target is visible ASCII (RFC 9112 §3.2, RFC 3986 characters).
+        let target_ok = !target.is_empty() && target.iter().all(|&b| b.is_ascii_graphic());
+        let version = parse_http_version(version);
+        let (Some(version), true, true) = (version, is_token(method), target_ok) else {
+            return Err(HandshakeError::InvalidRequestLine);
+        };
+        // §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
+        if method != b"GET" {
+            return Err(HandshakeError::MethodNotGet);
+        }
+        if version < (1, 1) {
+            return Err(HandshakeError::HttpVersionTooOld);
+        }
+        let target =
+            core::str::from_utf8(target).map_err(|_| HandshakeError::InvalidRequestLine)?;
+        let (path, query) = split_target(target).ok_or(HandshakeError::InvalidRequestTarget)?;
+        Ok(RequestLine {
+            target,
+            path,
+            query,
+        })
+    }
+}
+
+/// Splits a request target into path and query. §4.2.1 item 1: a "Request-URI" that is
+/// the /resource name/ (origin-form, `/path?query`) "or an absolute HTTP/HTTPS URI
+/// containing the /resource name/". We also take `ws`/`wss`, and refuse fragments (§3).
+fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
+    if target.contains('#') {
+        return None;
+    }
+    let resource = if target.starts_with('/') {
+        target
+    } else {
+        let (scheme, rest) = target.split_once("://")?;
+        if !["http", "https", "ws", "wss"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(scheme))
+        {
+            return None;
+        }
+        let path_at = rest.find(['/', '?']).unwrap_or(rest.len());
+        if path_at == 0 {
+            return None;
+        }
+        &rest[path_at..]
+    };
+    let (path, query) = match resource.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (resource, None),
+    };
+    // §3: "/" if the path component is empty.
+    Some((if path.is_empty() { "/" } else { path }, query))
+}
+
+/// A complete, valid opening request (§4.2.1), borrowing the parser's input.
+///
+/// Answer it with [`Request::accept`], or reject it: for a request that is valid but
+/// unwanted (unknown path, disallowed origin) write any HTTP response, e.g. a 404 or 403
+/// (§4.2.2 steps 2-4).
+#[derive(Debug, Clone)]
+pub struct Request<'b> {
+    target: &'b str,
+    path: &'b str,
+    query: Option<&'b str>,
+    headers: Vec<Header<'b>>,
+    upgrade: UpgradeRequest<'b>,
+    consumed: usize,
+}
+
+impl<'b> Request<'b> {
+    /// The bytes the head took, final blank line included. Bytes after these in the
+    /// buffer are frames, for the connection.
+    #[must_use]
+    pub const fn consumed(&self) -> usize {
+        self.consumed
+    }
+
+    /// The request target as sent: usually origin-form (`/chat?room=1`), possibly an
+    /// absolute URI (§4.2.1 item 1).
+    #[must_use]
+    pub const fn target(&self) -> &'b str {
+        self.target
+    }
+
+    /// The path of the /resource name/ (§3), `/` if empty, still percent-encoded.
+    #[must_use]
+    pub const fn path(&self) -> &'b str {
+        self.path
+    }
+
+    /// The query of the /resource name/ (after `?`), still percent-encoded.
+    #[must_use]
+    pub const fn query(&self) -> Option<&'b str> {
+        self.query
+    }
+
+    /// The WebSocket header fields, checked: host, origin, key, offers.
+    #[must_use]
+    pub const fn upgrade(&self) -> &UpgradeRequest<'b> {
+        &self.upgrade
+    }
+
+    /// The `Host` header value (§4.2.1 item 2).
+    #[must_use]
+    pub const fn host(&self) -> &'b str {
+        self.upgrade.host
+    }
+
+    /// The `Origin` header value, sent by all browsers (§4.2.1 item 7, §10.2).
+    #[must_use]
+    pub const fn origin(&self) -> Option<&'b str> {
+        self.upgrade.origin
+    }
+
+    /// The `Sec-WebSocket-Key` value (§4.2.1 item 5).
+    #[must_use]
+    pub const fn key(&self) -> &'b str {
+        self.upgrade.key
+    }
+
+    /// The subprotocols offered, in the client's order of preference (§4.2.1 item 8).
+    pub fn subprotocols(&self) -> impl Iterator<Item = &'b str> + '_ {
+        self.upgrade.subprotocols()
+    }
+
+    /// The extensions offered, in order (§4.2.1 item 9, §9.1).
+    pub fn extensions(&self) -> impl Iterator<Item = Extension<'b>> + '_ {
+        self.upgrade.extensions()
+    }
+
+    /// The value of the first header field called `name` (ASCII case-insensitive), e.g.
+    /// `Cookie` or `Authorization` (§4.2.1 item 10).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        find_header(&self.headers, name)
+    }
+
+    /// Every value of the header fields called `name` (ASCII case-insensitive), in order.
+    pub fn header_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'b [u8]> + 's {
+        self.headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+
+    /// All header fields, in the order received.
+    #[must_use]
+    pub fn headers(&self) -> &[Header<'b>] {
+        &self.headers
+    }
+
+    /// Starts the 101 response that accepts this request (§4.2.2 step 5).
+    #[must_use]
+    pub fn accept(&self) -> Accept<'_> {
+        self.upgrade.accept()
+    }
+}
+
+/// Checks the WebSocket header fields of a request whose HTTP head was parsed elsewhere
+/// (hyper, axum, an embedded HTTP server), with the same code [`RequestParser`] uses:
+/// `Host`, `Upgrade: websocket`, `Connection: Upgrade`, `Sec-WebSocket-Key`,
+/// `Sec-WebSocket-Version: 13`, `Origin`, and the syntax of the subprotocol and extension
+/// offers (§4.2.1).
+///
+/// Pass every header field of the request as (name, value) pairs. The caller checks the
+/// request line itself: method `GET`, HTTP/1.1 or later (§4.2.1 item 1). Values are
+/// trimmed of surrounding whitespace here.
+///
+/// ```
+/// use rfc6455::handshake::validate_request_headers;
+///
+/// let headers = [
+///     ("host", "example.com"),
+///     ("upgrade", "websocket"),
+///     ("connection", "keep-alive, Upgrade"),
+///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+///     ("sec-websocket-version", "13"),
+///     ("sec-websocket-protocol", "chat, superchat"),
+/// ];
+/// let upgrade = validate_request_headers(headers.iter().map(|(n, v)| (*n, *v)))?;
+/// assert_eq!(upgrade.accept_key().as_str(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// assert_eq!(upgrade.subprotocols().collect::<Vec<_>>(), ["chat", "superchat"]);
+/// # Ok::<(), rfc6455::HandshakeError>(())
+/// ```
+///
+/// With the `http` crate's `HeaderMap`, pass `map.iter()`.
+///
+/// # Errors
+///
+/// The first rule broken, checked in the order of §4.2.1 (host, upgrade, connection,
+/// version, key), then origin and the offers.
+pub fn validate_request_headers<'a, I, N, V>(
+    headers: I,
+) -> Result<UpgradeRequest<'a>, HandshakeError>
+where
+    I: IntoIterator<Item = (&'a N, &'a V)>,
+    N: AsRef<[u8]> + ?Sized + 'a,
+    V: AsRef<[u8]> + ?Sized + 'a,
+{
+    let mut check = RequestCheck::default();
+    for (name, value) in headers {
+        check.header(name.as_ref(), trim_ows(value.as_ref()));
+    }
+    check.finish()
+}
+
+/// How many times a header that must appear once was seen, and its first value.
+#[derive(Debug, Default)]
+enum Single<'a> {
+    #[default]
+    Absent,
+    Once(&'a [u8]),
+    Duplicated,
+}
+
+impl<'a> Single<'a> {
+    fn see(&mut self, value: &'a [u8]) {
+        *self = match self {
+            Single::Absent => Single::Once(value),
+            _ => Single::Duplicated,
+        };
+    }
+}
+
+/// The request's WebSocket header fields seen so far: one place per rule of §4.2.1.
+#[derive(Debug, Default)]
+struct RequestCheck<'a> {
+    host: Single<'a>,
+    upgrade: bool,
+    connection: bool,
+    key: Single<'a>,
+    version: Single<'a>,
+    origin: Single<'a>,
+    protocols: ValueList<'a>,
+    extensions: ValueList<'a>,
+}
+
+impl<'a> RequestCheck<'a> {
+    /// Records one header field; `value` is already trimmed.
+    fn header(&mut self, name: &[u8], value: &'a [u8]) {
+        let is = |expected: &str| name.eq_ignore_ascii_case(expected.as_bytes());
+        // Dispatch on length first: most header fields match none of these.
+        match name.len() {
+            4 if is("host") => self.host.see(value),
+            6 if is("origin") => self.origin.see(value),
+            // §4.2.1 item 3: "An |Upgrade| header field containing the value
+            // "websocket", treated as an ASCII case-insensitive value." Several lines
+            // or a list (`websocket, h2c`) are fine.
+            7 if is("upgrade") => self.upgrade |= list_has_token(value, "websocket"),
+            // §4.2.1 item 4: "A |Connection| header field that includes the token
+            // "Upgrade", treated as an ASCII case-insensitive value."
+            10 if is("connection") => self.connection |= list_has_token(value, "upgrade"),
+            17 if is("sec-websocket-key") => self.key.see(value),
+            21 if is("sec-websocket-version") => self.version.see(value),
+            22 if is("sec-websocket-protocol") => self.protocols.push(value),
+            24 if is("sec-websocket-extensions") => self.extensions.push(value),
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> Result<UpgradeRequest<'a>, HandshakeError> {
+        // §4.2.1 item 2: "A |Host| header field containing the server's authority."
+        let host = match self.host {
+            Single::Absent => return Err(HandshakeError::MissingHost),
+            Single::Duplicated => return Err(HandshakeError::DuplicateHost),
+            Single::Once(host) => printable_ascii(host).ok_or(HandshakeError::InvalidHost)?,
+        };
+        if !self.upgrade {
+            return Err(HandshakeError::MissingUpgradeWebSocket);
+        }
+        if !self.connection {
+            return Err(HandshakeError::MissingConnectionUpgrade);
+        }
+        // §4.2.1 item 6: "A |Sec-WebSocket-Version| header field, with a value of 13."
+        // Checked before the key so that an old client learns which version to use
+        // (§4.4).
+        match self.version {
+            Single::Absent => return Err(HandshakeError::MissingVersion),
+            Single::Duplicated => return Err(HandshakeError::DuplicateVersion),
+            Single::Once(b"13") => {}
+            Single::Once(_) => return Err(HandshakeError::UnsupportedVersion),
+        }
+        // §4.2.1 item 5: "A |Sec-WebSocket-Key| header field with a base64-encoded ...
+        // value that, when decoded, is 16 bytes in length."
+        let key = match self.key {
+            Single::Absent => return Err(HandshakeError::MissingKey),
+            Single::Duplicated => return Err(HandshakeError::DuplicateKey),
+            Single::Once(key) if is_valid_key(key) => {
+                printable_ascii(key).ok_or(HandshakeError::InvalidKey)?
+            }
+            Single::Once(_) => return Err(HandshakeError::InvalidKey),
+        };
+        let origin = match self.origin {
+            Single::Absent => None,
+            Single::Duplicated => return Err(HandshakeError::InvalidOrigin),
+            Single::Once(origin) => {
+                Some(printable_ascii(origin).ok_or(HandshakeError::InvalidOrigin)?)
+            }
+        };
+        // §4.3: Sec-WebSocket-Protocol-Client = 1#token.
+        if !self.protocols.iter().all(ext::is_token_list) {
+            return Err(HandshakeError::InvalidSubprotocols);
+        }
+        // §9.1: malformed extension offers fail the handshake.
+        if !self.extensions.iter().all(ext::is_extension_list) {
+            return Err(HandshakeError::InvalidExtensions);
+        }
+        Ok(UpgradeRequest {
+            host,
+            origin,
+            key,
+            protocols: self.protocols,
+            extensions: self.extensions,
+        })
+    }
+}
+
+/// `value` as text if it is non-empty, visible ASCII plus inner spaces.
+fn printable_ascii(value: &[u8]) -> Option<&str> {
+    if value.is_empty() || !value.iter().all(|&b| b == b' ' || b.is_ascii_graphic()) {
+        return None;
+    }
+    core::str::from_utf8(value).ok()
+}
+
+/// The WebSocket header fields of a valid opening request (§4.2.1), from
+/// [`RequestParser`] (via [`Request::upgrade`]) or [`validate_request_headers`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeRequest<'a> {
+    host: &'a str,
+    origin: Option<&'a str>,
+    key: &'a str,
+    protocols: ValueList<'a>,
+    extensions: ValueList<'a>,
+}
+
+impl<'a> UpgradeRequest<'a> {
+    /// The `Host` header value (§4.2.1 item 2).
+    #[must_use]
+    pub const fn host(&self) -> &'a str {
+        self.host
+    }
+
+    /// The `Origin` header value (§4.2.1 item 7). A server that does not check it
+    /// "will accept connections from anywhere" (§4.2.2 step 4, §10.2).
+    #[must_use]
+    pub const fn origin(&self) -> Option<&'a str> {
+        self.origin
+    }
+
+    /// The `Sec-WebSocket-Key` value (§4.2.1 item 5).
+    #[must_use]
+    pub const fn key(&self) -> &'a str {
+        self.key
+    }
+
+    /// The `Sec-WebSocket-Accept` value answering this key (§4.2.2 step 5.4).
+    #[must_use]
+    pub fn accept_key(&self) -> AcceptKey {
+        accept_key(self.key.as_bytes())
+    }
+
+    /// The subprotocols offered in `Sec-WebSocket-Protocol` (all lines, in order of
+    /// preference; §4.2.1 item 8).
+    pub fn subprotocols(&self) -> impl Iterator<Item = &'a str> + '_ {
+        ext::tokens(&self.protocols)
+    }
+
+    /// The extensions offered in `Sec-WebSocket-Extensions` (all lines, in order; §9.1).
+    pub fn extensions(&self) -> impl Iterator<Item = Extension<'a>> + '_ {
+        ext::extensions(&self.extensions)
+    }
+
+    /// Starts the 101 response that accepts this request (§4.2.2 step 5).
+    #[must_use]
+    pub fn accept(&self) -> Accept<'_> {
+        Accept {
+            accept_key: self.accept_key(),
+            request: self,
+            subprotocol: None,
+            extensions: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// Header fields the 101 response writes itself, or that a 1xx response may not carry
+/// (RFC 9110 §8.6: no `Content-Length` in a 1xx; RFC 9112 §6.1: nor `Transfer-Encoding`).
+const RESERVED_RESPONSE_HEADERS: [&str; 7] = [
+    "upgrade",
+    "connection",
+    "sec-websocket-accept",
+    "sec-websocket-protocol",
+    "sec-websocket-extensions",
+    "content-length",
+    "transfer-encoding",
+];
+
+/// The 101 Switching Protocols response accepting a request (§4.2.2 step 5), being
+/// built: choose a subprotocol and extensions, add header fields, then write it.
+///
+/// ```text
+/// HTTP/1.1 101 Switching Protocols
+/// Upgrade: websocket
+/// Connection: Upgrade
+/// Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+/// Sec-WebSocket-Protocol: chat                          (if chosen)
+/// Sec-WebSocket-Extensions: permessage-deflate          (if any accepted)
+/// Set-Cookie: session=1                                 (headers added, in order)
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "an Accept does nothing until written"]
+pub struct Accept<'a> {
+    request: &'a UpgradeRequest<'a>,
+    accept_key: AcceptKey,
+    subprotocol: Option<&'a str>,
+    extensions: Vec<&'a str>,
+    headers: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Accept<'a> {
+    /// Chooses the subprotocol, which must be one the client offered (§4.2.2 step 4,
+    /// /subprotocol/: "The value chosen MUST be derived from the client's handshake").
+    /// Compared exactly. A later call replaces the choice.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::SubprotocolNotOffered`] if the client did not offer `protocol`.
+    pub fn subprotocol(mut self, protocol: &'a str) -> Result<Self, UsageError> {
+        if !self.request.subprotocols().any(|p| p == protocol) {
+            return Err(UsageError::SubprotocolNotOffered);
+        }
+        self.subprotocol = Some(protocol);
+        Ok(self)
+    }
+
+    /// Accepts one or more extensions, written as a §9.1 `extension-list` with the
+    /// parameters the server answers with (e.g. `permessage-deflate;
+    /// server_no_context_takeover`). Extensions are listed in the order added, the order
+    /// in which they apply to the data (§9.1).
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::InvalidHeader`] if `extensions` does not follow §9.1;
+    /// [`UsageError::ExtensionNotOffered`] if the client did not offer one of them by
+    /// name (§4.2.2: "Extensions not listed by the client MUST NOT be listed").
+    pub fn extension(mut self, extensions: &'a str) -> Result<Self, UsageError> {
+        if !ext::is_extension_list(extensions.as_bytes()) || !is_value(extensions.as_bytes()) {
+            return Err(UsageError::InvalidHeader);
+        }
+        for accepted in ext::list_items(extensions.as_bytes()).filter_map(ext::parse_extension) {
+            if !self
+                .request
+                .extensions()
+                .any(|offered| offered.name().eq_ignore_ascii_case(accepted.name()))
+            {
+                return Err(UsageError::ExtensionNotOffered);
+            }
+        }
+        self.extensions.push(extensions);
+        Ok(self)
+    }
+
+    /// Adds a header field to the response, e.g. `Set-Cookie`.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::InvalidHeader`] if `name` is not a token, `value` holds a control
+    /// character (CR and LF included) or surrounding whitespace, or `name` is one the
+    /// response writes itself (`Upgrade`, `Connection`, `Sec-WebSocket-Accept`,
+    /// `-Protocol`, `-Extensions`) or a 1xx response may not carry (`Content-Length`,
+    /// `Transfer-Encoding`).
+    pub fn header(mut self, name: &'a str, value: &'a str) -> Result<Self, UsageError> {
+        if !is_token(name.as_bytes())
+            || !is_value(value.as_bytes())
+            || RESERVED_RESPONSE_HEADERS
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name))
+        {
+            return Err(UsageError::InvalidHeader);
+        }
+        self.headers.push((name, value));
+        Ok(self)
+    }
+
+    /// The `Sec-WebSocket-Accept` value of this response.
+    #[must_use]
+    pub const fn accept_key(&self) -> &AcceptKey {
+        &self.accept_key
+    }
+
+    /// Appends the response to `out`.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(
+            b"HTTP/1.1 101 Switching Protocols\r\n\
+              Upgrade: websocket\r\n\
+              Connection: Upgrade\r\n\
+              Sec-WebSocket-Accept: ",
+        );
+        out.extend_from_slice(self.accept_key.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        if let Some(protocol) = self.subprotocol {
+            out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
+            out.extend_from_slice(protocol.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if let Some((first, rest)) = self.extensions.split_first() {
+            out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
+            out.extend_from_slice(first.as_bytes());
+            for e in rest {
+                out.extend_from_slice(b", ");
+                out.extend_from_slice(e.as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        for (name, value) in &self.headers {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// The response as a new vector.
+    #[must_use]
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(160);
+        self.write(&mut out);
+        out
+    }
+}
