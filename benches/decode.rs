@@ -1,1 +1,313 @@
-fn main() {}
+//! The server's hot path: decoding masked binary frames (§5.2, §5.3) from one contiguous
+//! buffer of many frames, against `tungstenite` and `fastwebsockets` in the same run and
+//! against `memcpy` of the same payload bytes, the physical floor.
+//!
+//! Run: `cargo bench --bench decode -- --warm-up-time 1 --measurement-time 3`.
+//! Results and how to read them: `docs/PERFORMANCE.md`.
+//!
+//! Each group is one frame shape; every function in it handles the same frames and
+//! reports `Throughput::Bytes` of payload, so criterion's times per iteration compare
+//! directly (divide by the group's frame count for a time per frame). Functions:
+//!
+//! - `rfc6455`: the input is copied into a reused `BytesMut` (as a socket read would
+//!   fill it), then `FrameDecoder::decode` runs until it needs more;
+//! - `tungstenite`, `fastwebsockets`: each reads the same input from an in-memory stream
+//!   through its own read path, which copies it into its own buffer once, just as ours is
+//!   copied once: the copy cost is equal;
+//! - `rfc6455_in_buffer`: the input is already in the decoder's buffer (copied there in
+//!   untimed setup), so only header parsing, unmasking and splitting are timed; this is
+//!   the figure to hold against `memcpy`;
+//! - `memcpy`: `copy_from_slice` of the same payload bytes, one pass over them.
+//!
+//! Every function asserts the frame count and a checksum of the payloads it decoded, so a
+//! broken decoder cannot look fast.
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use rfc6455::Role;
+use rfc6455::frame::{Frame, FrameDecoder, OpCode};
+
+/// The masking key of every masked frame: any non-zero key works; this is §5.7's.
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// About this many payload bytes per iteration (at least 4 frames).
+const TARGET_BYTES: usize = 1 << 20;
+
+/// One group's input: many frames of one size, back to back, as the wire carries them.
+struct Input {
+    name: &'static str,
+    /// Who receives the frames: a server gets masked frames, a client unmasked ones.
+    receiver: Role,
+    frames: usize,
+    payload_len: usize,
+    wire: Vec<u8>,
+    /// The unmasked payloads, back to back: what `memcpy` copies.
+    payloads: Vec<u8>,
+    expected: Check,
+}
+
+/// What a decoder must produce: the frame count and a checksum over every payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Check {
+    frames: usize,
+    sum: u64,
+}
+
+impl Check {
+    /// Folds in a payload's length and its first, middle and last bytes: cheap next to
+    /// decoding, but wrong if a payload is misplaced or left masked.
+    #[inline]
+    fn add(&mut self, payload: &[u8]) {
+        let len = payload.len();
+        let sample = u64::from(payload[0])
+            | u64::from(payload[len / 2]) << 8
+            | u64::from(payload[len - 1]) << 16;
+        self.frames += 1;
+        self.sum = self.sum.wrapping_mul(0x100_0000_01B3) ^ (sample + len as u64);
+    }
+}
+
+impl Input {
+    fn new(name: &'static str, receiver: Role, payload_len: usize) -> Self {
+        let frames = (TARGET_BYTES / payload_len).max(4);
+        let mut wire = Vec::new();
+        let mut payloads = Vec::with_capacity(frames * payload_len);
+        let mut expected = Check::default();
+        for i in 0..frames {
+            let payload: Vec<u8> = (0..payload_len)
+                .map(|j| (i.wrapping_mul(31) ^ j.wrapping_mul(7) ^ (j >> 8)) as u8)
+                .collect();
+            expected.add(&payload);
+            payloads.extend_from_slice(&payload);
+            let mut frame = Frame::new(OpCode::Binary, payload);
+            if receiver == Role::Server {
+                frame.header.mask = Some(KEY);
+            }
+            frame.encode(&mut wire);
+        }
+        Input {
+            name,
+            receiver,
+            frames,
+            payload_len,
+            wire,
+            payloads,
+            expected,
+        }
+    }
+}
+
+/// An in-memory byte stream over the input, for the peers' `Read`/`AsyncRead` paths:
+/// reads hand out the input in whatever sizes are asked for, writes are discarded.
+/// The position is shared so the same input can be replayed without rebuilding a peer.
+struct MemStream<'a> {
+    data: &'a [u8],
+    pos: &'a Cell<usize>,
+}
+
+impl MemStream<'_> {
+    fn read_into(&self, out: &mut [u8]) -> usize {
+        let pos = self.pos.get();
+        let n = out.len().min(self.data.len() - pos);
+        out[..n].copy_from_slice(&self.data[pos..pos + n]);
+        self.pos.set(pos + n);
+        n
+    }
+}
+
+impl Read for MemStream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(self.read_into(buf))
+    }
+}
+
+impl Write for MemStream<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl tokio::io::AsyncRead for MemStream<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = self.read_into(buf.initialize_unfilled());
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for MemStream<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Decodes every frame in `buf` with ours.
+#[inline]
+fn decode_all(decoder: &FrameDecoder, buf: &mut BytesMut) -> Check {
+    let mut check = Check::default();
+    while let Some(frame) = decoder.decode(buf).expect("valid frames") {
+        check.add(&frame.payload);
+    }
+    assert!(buf.is_empty());
+    check
+}
+
+fn bench_input(c: &mut Criterion, input: &Input) {
+    let mut group = c.benchmark_group(format!("decode/{}", input.name));
+    group.throughput(Throughput::Bytes((input.frames * input.payload_len) as u64));
+    let expected = input.expected;
+
+    // Ours, fed from a copy of the input, as a socket read would fill the buffer.
+    let decoder = FrameDecoder::new(input.receiver).max_payload_len(64 << 20);
+    let mut buf = BytesMut::new();
+    group.bench_function("rfc6455", |b| {
+        b.iter(|| {
+            // Every payload of the last iteration has been dropped, so this reclaims the
+            // same allocation rather than allocating.
+            buf.clear();
+            buf.reserve(input.wire.len());
+            buf.extend_from_slice(black_box(&input.wire));
+            assert_eq!(decode_all(&decoder, &mut buf), expected);
+        });
+    });
+
+    // Ours with the input already in the buffer: the decoder's own work only.
+    group.bench_function("rfc6455_in_buffer", |b| {
+        b.iter_batched(
+            || BytesMut::from(&input.wire[..]),
+            |mut buf| {
+                assert_eq!(decode_all(&decoder, &mut buf), expected);
+                buf
+            },
+            BatchSize::PerIteration,
+        );
+    });
+
+    // tungstenite: its `WebSocket` is the lowest public layer that unmasks
+    // (`FrameSocket` returns frames still masked).
+    let pos = Cell::new(0);
+    let role = match input.receiver {
+        Role::Server => tungstenite::protocol::Role::Server,
+        Role::Client => tungstenite::protocol::Role::Client,
+    };
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_frame_size(Some(64 << 20))
+        .max_message_size(Some(64 << 20));
+    let mut ws = tungstenite::WebSocket::from_raw_socket(
+        MemStream {
+            data: &input.wire,
+            pos: &pos,
+        },
+        role,
+        Some(config),
+    );
+    group.bench_function("tungstenite", |b| {
+        b.iter(|| {
+            pos.set(0);
+            let mut check = Check::default();
+            for _ in 0..input.frames {
+                match ws.read().expect("valid frames") {
+                    tungstenite::Message::Binary(payload) => check.add(&payload),
+                    other => panic!("unexpected message {other:?}"),
+                }
+            }
+            assert_eq!(pos.get(), input.wire.len());
+            assert_eq!(check, expected);
+        });
+    });
+
+    // fastwebsockets: async, driven to completion on a current-thread runtime (every
+    // read is ready at once, so the runtime only polls).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
+    let pos = Cell::new(0);
+    let role = match input.receiver {
+        Role::Server => fastwebsockets::Role::Server,
+        Role::Client => fastwebsockets::Role::Client,
+    };
+    let mut ws = fastwebsockets::WebSocket::after_handshake(
+        MemStream {
+            data: &input.wire,
+            pos: &pos,
+        },
+        role,
+    );
+    ws.set_auto_close(false);
+    ws.set_auto_pong(false);
+    ws.set_max_message_size(64 << 20);
+    group.bench_function("fastwebsockets", |b| {
+        b.iter(|| {
+            pos.set(0);
+            let check = runtime.block_on(async {
+                let mut check = Check::default();
+                for _ in 0..input.frames {
+                    let frame = ws.read_frame().await.expect("valid frames");
+                    assert_eq!(frame.opcode, fastwebsockets::OpCode::Binary);
+                    check.add(&frame.payload);
+                }
+                check
+            });
+            assert_eq!(pos.get(), input.wire.len());
+            assert_eq!(check, expected);
+        });
+    });
+
+    // The floor: one copy of the same payload bytes.
+    let mut dst = vec![0u8; input.payloads.len()];
+    group.bench_function("memcpy", |b| {
+        b.iter(|| {
+            dst.copy_from_slice(black_box(&input.payloads));
+            black_box(&mut dst);
+        });
+        assert_eq!(dst, input.payloads);
+    });
+
+    group.finish();
+}
+
+fn decode(c: &mut Criterion) {
+    let inputs = [
+        Input::new("16B_masked", Role::Server, 16),
+        Input::new("125B_masked", Role::Server, 125),
+        Input::new("4KiB_masked", Role::Server, 4096),
+        Input::new("1MiB_masked", Role::Server, 1 << 20),
+        Input::new("125B_unmasked", Role::Client, 125),
+    ];
+    for input in &inputs {
+        eprintln!(
+            "decode/{}: {} frames of {} B, {} B on the wire per iteration",
+            input.name,
+            input.frames,
+            input.payload_len,
+            input.wire.len()
+        );
+        bench_input(c, input);
+    }
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);
