@@ -1,0 +1,1178 @@
+//! The server side of the opening handshake (§4.2), through the public API: realistic
+//! requests from browsers and tools, one negative test per §4.2.1 rule with its exact
+//! response, the 101 response bytes, chunking properties and linearity.
+
+use proptest::prelude::*;
+use rfc6455::handshake::{Header, Request, RequestParser, validate_request_headers};
+use rfc6455::{HandshakeError, HandshakeLimits, UsageError, accept_key};
+
+// ----- requests as real clients send them -----
+
+/// Chromium 120: `permessage-deflate; client_max_window_bits`, cookies, Origin.
+const CHROMIUM: &[u8] = b"GET /chat?room=lobby HTTP/1.1\r\n\
+Host: localhost:8080\r\n\
+Connection: Upgrade\r\n\
+Pragma: no-cache\r\n\
+Cache-Control: no-cache\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\n\
+Upgrade: websocket\r\n\
+Origin: http://localhost:8080\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Accept-Encoding: gzip, deflate, br\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\
+Cookie: session=abc123; theme=dark\r\n\
+Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+\r\n";
+
+/// Firefox 121: `Connection: keep-alive, Upgrade`, subprotocols, Sec-Fetch headers.
+const FIREFOX: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Host: localhost:8080\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0\r\n\
+Accept: */*\r\n\
+Accept-Language: en-US,en;q=0.5\r\n\
+Accept-Encoding: gzip, deflate, br\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Origin: http://localhost:8080\r\n\
+Sec-WebSocket-Protocol: chat, superchat\r\n\
+Sec-WebSocket-Extensions: permessage-deflate\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+DNT: 1\r\n\
+Connection: keep-alive, Upgrade\r\n\
+Sec-Fetch-Dest: empty\r\n\
+Sec-Fetch-Mode: websocket\r\n\
+Sec-Fetch-Site: same-origin\r\n\
+Pragma: no-cache\r\n\
+Cache-Control: no-cache\r\n\
+Upgrade: websocket\r\n\
+\r\n";
+
+/// curl 8.5 (`curl ws://...`): no Origin, no extensions.
+const CURL: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Host: localhost:8080\r\n\
+User-Agent: curl/8.5.0\r\n\
+Accept: */*\r\n\
+Upgrade: websocket\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Key: 13bLs+xvGhqOv0+QE4bW0g==\r\n\
+Connection: Upgrade\r\n\
+\r\n";
+
+/// Python `websockets` 12.
+const PYTHON_WEBSOCKETS: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Host: localhost:8080\r\n\
+Upgrade: websocket\r\n\
+Connection: Upgrade\r\n\
+Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+User-Agent: Python/3.12 websockets/12.0\r\n\
+\r\n";
+
+/// Node `ws` 8: Host last, lowercase-free but in its own order.
+const NODE_WS: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Key: E4WSEcseoWr4csPLS2QJHA==\r\n\
+Connection: Upgrade\r\n\
+Upgrade: websocket\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+Host: localhost:8080\r\n\
+\r\n";
+
+const REALISTIC: [(&str, &[u8], &str); 5] = [
+    ("chromium", CHROMIUM, "HSmrc0sMlYUkAGmm5OPpG2HaGWk="),
+    ("firefox", FIREFOX, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+    ("curl", CURL, "1sNztWC6wMZxKD8+q3/LzZ8OmBk="),
+    (
+        "python-websockets",
+        PYTHON_WEBSOCKETS,
+        "C/0nmHhBztSRGR1CwL6Tf4ZjwpY=",
+    ),
+    ("node-ws", NODE_WS, "7eQChgCtQMnVILefJAO6dK5JwPc="),
+];
+
+/// A minimal valid request with `extra` header lines inserted before the blank line.
+fn request_with(extra: &str) -> Vec<u8> {
+    format!(
+        "GET /chat HTTP/1.1\r\n\
+         Host: example.com\r\n\
+         Upgrade: websocket\r\n\
+         Connection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\
+         {extra}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A request from a list of header lines (no defaults), for the negative tests.
+fn request_lines(request_line: &str, headers: &[&str]) -> Vec<u8> {
+    let mut out = format!("{request_line}\r\n");
+    for h in headers {
+        out.push_str(h);
+        out.push_str("\r\n");
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
+}
+
+const GOOD_HEADERS: [&str; 5] = [
+    "Host: example.com",
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version: 13",
+];
+
+/// GOOD_HEADERS with the header starting with `name` replaced by `replacement` lines.
+fn headers_replacing(name: &str, replacement: &[&'static str]) -> Vec<&'static str> {
+    let mut out: Vec<&str> = GOOD_HEADERS
+        .iter()
+        .copied()
+        .filter(|h| {
+            !h.to_ascii_lowercase()
+                .starts_with(&name.to_ascii_lowercase())
+        })
+        .collect();
+    out.extend_from_slice(replacement);
+    out
+}
+
+fn parse(bytes: &[u8]) -> Result<Option<Request<'_>>, HandshakeError> {
+    RequestParser::new().parse(bytes)
+}
+
+fn parse_err(bytes: &[u8]) -> HandshakeError {
+    match parse(bytes) {
+        Err(e) => e,
+        Ok(r) => panic!("expected an error, got {r:?}"),
+    }
+}
+
+// ----- §1.3 vector -----
+
+#[test]
+fn accept_key_rfc_section_1_3_vector() {
+    assert_eq!(
+        accept_key(b"dGhlIHNhbXBsZSBub25jZQ==").as_str(),
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+    assert_eq!(
+        accept_key(b"dGhlIHNhbXBsZSBub25jZQ==").to_string(),
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+}
+
+// ----- realistic clients -----
+
+#[test]
+fn realistic_requests_are_accepted_with_exact_101() {
+    for (client, bytes, accept) in REALISTIC {
+        let req = parse(bytes)
+            .unwrap_or_else(|e| panic!("{client}: {e}"))
+            .unwrap_or_else(|| panic!("{client}: incomplete"));
+        assert_eq!(req.consumed(), bytes.len(), "{client}");
+        assert_eq!(req.path(), "/chat", "{client}");
+        assert_eq!(req.host(), "localhost:8080", "{client}");
+        let expected = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        );
+        assert_eq!(
+            String::from_utf8(req.accept().to_vec()).unwrap(),
+            expected,
+            "{client}"
+        );
+    }
+}
+
+#[test]
+fn chromium_request_exposes_query_origin_cookie_and_deflate_offer() {
+    let req = parse(CHROMIUM).unwrap().unwrap();
+    assert_eq!(req.target(), "/chat?room=lobby");
+    assert_eq!(req.path(), "/chat");
+    assert_eq!(req.query(), Some("room=lobby"));
+    assert_eq!(req.origin(), Some("http://localhost:8080"));
+    assert_eq!(req.key(), "x3JJHMbDL1EzLkh9GBhXDw==");
+    assert_eq!(
+        req.header("cookie"),
+        Some(&b"session=abc123; theme=dark"[..])
+    );
+    assert_eq!(req.header("COOKIE"), req.header("Cookie"));
+    assert_eq!(req.header("authorization"), None);
+    assert_eq!(req.subprotocols().count(), 0);
+    let exts: Vec<_> = req.extensions().collect();
+    assert_eq!(exts.len(), 1);
+    assert_eq!(exts[0].name(), "permessage-deflate");
+    assert_eq!(
+        exts[0].as_str(),
+        "permessage-deflate; client_max_window_bits"
+    );
+    let params: Vec<_> = exts[0].params().collect();
+    assert_eq!(params.len(), 1);
+    assert_eq!(params[0].name, "client_max_window_bits");
+    assert_eq!(params[0].value, None);
+    assert_eq!(exts[0].param("CLIENT_MAX_WINDOW_BITS"), Some(None));
+    assert_eq!(req.headers().len(), 13);
+    assert_eq!(
+        req.headers()[0],
+        Header {
+            name: "Host",
+            value: b"localhost:8080"
+        }
+    );
+}
+
+#[test]
+fn firefox_request_offers_subprotocols_in_order() {
+    let req = parse(FIREFOX).unwrap().unwrap();
+    assert_eq!(
+        req.subprotocols().collect::<Vec<_>>(),
+        ["chat", "superchat"]
+    );
+    assert_eq!(req.query(), None);
+    let out = req.accept().subprotocol("superchat").unwrap().to_vec();
+    assert_eq!(
+        out,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+          Sec-WebSocket-Protocol: superchat\r\n\r\n"
+    );
+}
+
+// ----- lists over several lines, quoted strings, other headers -----
+
+#[test]
+fn offers_split_over_several_header_lines() {
+    let bytes = request_with(
+        "Sec-WebSocket-Protocol: v1.chat\r\n\
+         sec-websocket-protocol:v2.chat ,, v3.chat\r\n\
+         Sec-WebSocket-Extensions: foo\r\n\
+         Sec-WebSocket-Extensions: bar; baz=2, qux; q=\"x\\yz\"; flag\r\n",
+    );
+    let req = parse(&bytes).unwrap().unwrap();
+    assert_eq!(
+        req.subprotocols().collect::<Vec<_>>(),
+        ["v1.chat", "v2.chat", "v3.chat"]
+    );
+    let names: Vec<_> = req.extensions().map(|e| e.name()).collect();
+    assert_eq!(names, ["foo", "bar", "qux"]);
+    let qux = req.extensions().nth(2).unwrap();
+    assert_eq!(qux.param("q"), Some(Some("xyz".into())));
+    assert_eq!(qux.param("flag"), Some(None));
+    assert_eq!(qux.param("missing"), None);
+    let bar = req.extensions().nth(1).unwrap();
+    assert_eq!(bar.param("baz"), Some(Some("2".into())));
+}
+
+#[test]
+fn header_values_are_trimmed_and_names_case_insensitive() {
+    let bytes = request_lines(
+        "GET / HTTP/1.1",
+        &[
+            "hOsT: \t example.com \t",
+            "UPGRADE:WebSocket",
+            "connection:   UPGRADE   ",
+            "SEC-WEBSOCKET-KEY:  dGhlIHNhbXBsZSBub25jZQ==  ",
+            "Sec-Websocket-Version:13",
+            "X-Empty:",
+            "Authorization: Bearer abc",
+            "X-Multi: 1",
+            "x-multi: 2",
+        ],
+    );
+    let req = parse(&bytes).unwrap().unwrap();
+    assert_eq!(req.host(), "example.com");
+    assert_eq!(req.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_eq!(req.header("x-empty"), Some(&b""[..]));
+    assert_eq!(req.header("authorization"), Some(&b"Bearer abc"[..]));
+    assert_eq!(
+        req.header_all("X-MULTI").collect::<Vec<_>>(),
+        [&b"1"[..], &b"2"[..]]
+    );
+    assert_eq!(req.path(), "/");
+}
+
+#[test]
+fn upgrade_and_connection_accept_token_lists() {
+    for (upgrade, connection) in [
+        ("websocket", "keep-alive, Upgrade"),
+        ("h2c, WebSocket", "Upgrade, keep-alive"),
+        ("WEBSOCKET", "upgrade"),
+    ] {
+        let headers = [
+            "Host: example.com".to_string(),
+            format!("Upgrade: {upgrade}"),
+            format!("Connection: {connection}"),
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==".into(),
+            "Sec-WebSocket-Version: 13".into(),
+        ];
+        let refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let bytes = request_lines("GET /chat HTTP/1.1", &refs);
+        assert!(parse(&bytes).unwrap().is_some(), "{upgrade} / {connection}");
+    }
+}
+
+#[test]
+fn absolute_form_targets_give_the_resource_name() {
+    for (line, path, query) in [
+        (
+            "GET http://example.com/chat?x=1 HTTP/1.1",
+            "/chat",
+            Some("x=1"),
+        ),
+        ("GET wss://example.com:443 HTTP/1.1", "/", None),
+        ("GET HTTPS://example.com?q HTTP/1.1", "/", Some("q")),
+        ("GET /a/b?c=d&e HTTP/1.1", "/a/b", Some("c=d&e")),
+        ("GET /chat HTTP/1.2", "/chat", None),
+        ("GET /chat HTTP/2.0", "/chat", None),
+    ] {
+        let bytes = request_lines(line, &GOOD_HEADERS);
+        let req = parse(&bytes).unwrap().unwrap();
+        assert_eq!((req.path(), req.query()), (path, query), "{line}");
+    }
+}
+
+#[test]
+fn leftover_bytes_after_the_head_belong_to_the_frame_layer() {
+    let mut bytes = CURL.to_vec();
+    let frame = [
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
+    bytes.extend_from_slice(&frame);
+    let req = parse(&bytes).unwrap().unwrap();
+    assert_eq!(req.consumed(), CURL.len());
+    assert_eq!(&bytes[req.consumed()..], frame);
+}
+
+#[test]
+fn incomplete_heads_need_more() {
+    for cut in [0, 1, 20, CHROMIUM.len() - 2, CHROMIUM.len() - 1] {
+        assert!(parse(&CHROMIUM[..cut]).unwrap().is_none(), "cut at {cut}");
+    }
+}
+
+// ----- the 101 response -----
+
+#[test]
+fn accept_writes_subprotocol_extensions_and_extra_headers_in_order() {
+    let req = parse(CHROMIUM).unwrap().unwrap();
+    let accept = req
+        .accept()
+        .extension("permessage-deflate; server_no_context_takeover; client_max_window_bits=10")
+        .unwrap()
+        .header("Set-Cookie", "id=42; HttpOnly")
+        .unwrap()
+        .header("X-Server", "rfc6455")
+        .unwrap();
+    assert_eq!(accept.accept_key().as_str(), "HSmrc0sMlYUkAGmm5OPpG2HaGWk=");
+    let mut out = b"previous bytes|".to_vec();
+    accept.write(&mut out);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "previous bytes|HTTP/1.1 101 Switching Protocols\r\n\
+         Upgrade: websocket\r\n\
+         Connection: Upgrade\r\n\
+         Sec-WebSocket-Accept: HSmrc0sMlYUkAGmm5OPpG2HaGWk=\r\n\
+         Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits=10\r\n\
+         Set-Cookie: id=42; HttpOnly\r\n\
+         X-Server: rfc6455\r\n\
+         \r\n"
+    );
+}
+
+#[test]
+fn accept_with_subprotocol_and_two_extensions() {
+    let bytes = request_with(
+        "Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Extensions: foo, bar\r\n",
+    );
+    let req = parse(&bytes).unwrap().unwrap();
+    let out = req
+        .accept()
+        .subprotocol("superchat")
+        .unwrap()
+        .subprotocol("chat") // the last choice wins
+        .unwrap()
+        .extension("bar")
+        .unwrap()
+        .extension("FOO; x=1")
+        .unwrap()
+        .to_vec();
+    assert_eq!(
+        out,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+          Sec-WebSocket-Protocol: chat\r\n\
+          Sec-WebSocket-Extensions: bar, FOO; x=1\r\n\r\n"
+    );
+}
+
+#[test]
+fn choosing_a_subprotocol_not_offered_is_a_caller_error() {
+    // §4.2.2 /subprotocol/: "The value chosen MUST be derived from the client's handshake".
+    let req = parse(FIREFOX).unwrap().unwrap();
+    assert_eq!(
+        req.accept().subprotocol("mqtt").unwrap_err(),
+        UsageError::SubprotocolNotOffered
+    );
+    // Compared exactly.
+    assert_eq!(
+        req.accept().subprotocol("CHAT").unwrap_err(),
+        UsageError::SubprotocolNotOffered
+    );
+    // None offered at all.
+    let req = parse(CURL).unwrap().unwrap();
+    assert_eq!(
+        req.accept().subprotocol("chat").unwrap_err(),
+        UsageError::SubprotocolNotOffered
+    );
+}
+
+#[test]
+fn accepting_an_extension_not_offered_is_a_caller_error() {
+    // §4.2.2 /extensions/: "Extensions not listed by the client MUST NOT be listed."
+    let req = parse(CHROMIUM).unwrap().unwrap();
+    assert_eq!(
+        req.accept()
+            .extension("x-webkit-deflate-frame")
+            .unwrap_err(),
+        UsageError::ExtensionNotOffered
+    );
+    assert_eq!(
+        req.accept()
+            .extension("permessage-deflate, other")
+            .unwrap_err(),
+        UsageError::ExtensionNotOffered
+    );
+    for bad in [
+        "",
+        "permessage-deflate;",
+        "a b",
+        "x=\"1",
+        "permessage-deflate\r\nX: y",
+    ] {
+        assert_eq!(
+            req.accept().extension(bad).unwrap_err(),
+            UsageError::InvalidHeader,
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn extra_headers_are_validated() {
+    let req = parse(CURL).unwrap().unwrap();
+    for (name, value) in [
+        ("X-Evil", "a\r\nSet-Cookie: b"),
+        ("X-Evil", "a\nb"),
+        ("X-Evil", "a\rb"),
+        ("X-Evil", "\0"),
+        ("X-Evil", " padded"),
+        ("X Evil", "a"),
+        ("X-Evil:", "a"),
+        ("", "a"),
+        ("Sec-WebSocket-Accept", "forged"),
+        ("connection", "close"),
+        ("Content-Length", "0"),
+    ] {
+        assert_eq!(
+            req.accept().header(name, value).unwrap_err(),
+            UsageError::InvalidHeader,
+            "{name:?}: {value:?}"
+        );
+    }
+}
+
+// ----- one negative test per rule, with the exact response -----
+
+#[test]
+fn wrong_method_is_405_with_allow_get() {
+    let err = parse_err(&request_lines("POST /chat HTTP/1.1", &GOOD_HEADERS));
+    assert_eq!(err, HandshakeError::MethodNotGet);
+    assert_eq!(err.status(), 405);
+    assert_eq!(
+        String::from_utf8(err.response()).unwrap(),
+        "HTTP/1.1 405 Method Not Allowed\r\n\
+         Allow: GET\r\n\
+         Connection: close\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: 17\r\n\
+         \r\n\
+         method is not GET"
+    );
+    // Methods are case-sensitive (RFC 9110 §9.1).
+    assert_eq!(
+        parse_err(&request_lines("get /chat HTTP/1.1", &GOOD_HEADERS)),
+        HandshakeError::MethodNotGet
+    );
+}
+
+#[test]
+fn http_1_0_is_400() {
+    let err = parse_err(&request_lines("GET /chat HTTP/1.0", &GOOD_HEADERS));
+    assert_eq!(err, HandshakeError::HttpVersionTooOld);
+    assert_eq!(
+        String::from_utf8(err.response()).unwrap(),
+        "HTTP/1.1 400 Bad Request\r\n\
+         Connection: close\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: 27\r\n\
+         \r\n\
+         HTTP version lower than 1.1"
+    );
+}
+
+#[test]
+fn malformed_request_lines_are_400() {
+    for line in [
+        "GET /chat",
+        "GET /chat HTTP/1.1 extra",
+        "GET  /chat HTTP/1.1",
+        "GET /chat  HTTP/1.1",
+        "GET /chat HTTP/11",
+        "GET /chat http/1.1",
+        "GET /chat HTTP/1.x",
+        "GET /ch\x01at HTTP/1.1",
+        "GET /ch\u{e9}t HTTP/1.1",
+        "G(T /chat HTTP/1.1",
+        "",
+    ] {
+        let err = parse_err(&request_lines(line, &GOOD_HEADERS));
+        assert_eq!(err, HandshakeError::InvalidRequestLine, "{line:?}");
+        assert_eq!(err.status(), 400);
+    }
+}
+
+#[test]
+fn invalid_request_targets_are_400() {
+    for line in [
+        "GET chat HTTP/1.1",
+        "GET * HTTP/1.1",
+        "GET example.com:80 HTTP/1.1",
+        "GET /chat#frag HTTP/1.1",
+        "GET ftp://example.com/chat HTTP/1.1",
+        "GET http:///chat HTTP/1.1",
+    ] {
+        let err = parse_err(&request_lines(line, &GOOD_HEADERS));
+        assert_eq!(err, HandshakeError::InvalidRequestTarget, "{line:?}");
+        assert_eq!(err.status(), 400);
+    }
+}
+
+#[test]
+fn host_is_required_once_and_printable() {
+    // §4.2.1 item 2.
+    let err = parse_err(&request_lines(
+        "GET / HTTP/1.1",
+        &headers_replacing("host", &[]),
+    ));
+    assert_eq!(err, HandshakeError::MissingHost);
+    assert_eq!(
+        String::from_utf8(err.response()).unwrap(),
+        "HTTP/1.1 400 Bad Request\r\n\
+         Connection: close\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: 19\r\n\
+         \r\n\
+         missing Host header"
+    );
+    assert_eq!(
+        parse_err(&request_lines(
+            "GET / HTTP/1.1",
+            &headers_replacing("host", &["Host: a.example", "Host: b.example"])
+        )),
+        HandshakeError::DuplicateHost
+    );
+    assert_eq!(
+        parse_err(&request_lines(
+            "GET / HTTP/1.1",
+            &headers_replacing("host", &["Host:"])
+        )),
+        HandshakeError::InvalidHost
+    );
+    assert_eq!(
+        parse_err(&request_lines(
+            "GET / HTTP/1.1",
+            &headers_replacing("host", &["Host: ex\u{e4}mple.com"])
+        )),
+        HandshakeError::InvalidHost
+    );
+}
+
+#[test]
+fn missing_upgrade_websocket_is_426() {
+    // §4.2.1 item 3.
+    for upgrade in [
+        &[][..],
+        &["Upgrade: h2c"],
+        &["Upgrade: websockets"],
+        &["Upgrade:"],
+    ] {
+        let err = parse_err(&request_lines(
+            "GET / HTTP/1.1",
+            &headers_replacing("upgrade", upgrade),
+        ));
+        assert_eq!(err, HandshakeError::MissingUpgradeWebSocket, "{upgrade:?}");
+        assert_eq!(err.status(), 426);
+        assert_eq!(
+            String::from_utf8(err.response()).unwrap(),
+            "HTTP/1.1 426 Upgrade Required\r\n\
+             Upgrade: websocket\r\n\
+             Connection: Upgrade, close\r\n\
+             Sec-WebSocket-Version: 13\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\
+             Content-Length: 33\r\n\
+             \r\n\
+             missing Upgrade: websocket header"
+        );
+    }
+}
+
+#[test]
+fn connection_without_upgrade_token_is_400() {
+    // §4.2.1 item 4.
+    for connection in [
+        &[][..],
+        &["Connection: keep-alive"],
+        &["Connection: upgraded"],
+    ] {
+        let err = parse_err(&request_lines(
+            "GET / HTTP/1.1",
+            &headers_replacing("connection", connection),
+        ));
+        assert_eq!(
+            err,
+            HandshakeError::MissingConnectionUpgrade,
+            "{connection:?}"
+        );
+        assert_eq!(err.status(), 400);
+    }
+}
+
+#[test]
+fn key_must_be_base64_of_16_bytes_and_single() {
+    // §4.2.1 item 5.
+    let err = parse_err(&request_lines(
+        "GET / HTTP/1.1",
+        &headers_replacing("sec-websocket-key", &[]),
+    ));
+    assert_eq!(err, HandshakeError::MissingKey);
+    assert_eq!(
+        String::from_utf8(err.response()).unwrap(),
+        "HTTP/1.1 400 Bad Request\r\n\
+         Connection: close\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: 32\r\n\
+         \r\n\
+         missing Sec-WebSocket-Key header"
+    );
+    for key in [
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ", // no padding
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j",   // 15 bytes
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZSE=", // 17 bytes
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZ*==",
+        "Sec-WebSocket-Key: dGhlIHNhbXBs ZSBub25jZQ==",
+        "Sec-WebSocket-Key:",
+    ] {
+        let err = parse_err(&request_lines(
+            "GET / HTTP/1.1",
+            &headers_replacing("sec-websocket-key", &[key]),
+        ));
+        assert_eq!(err, HandshakeError::InvalidKey, "{key:?}");
+        assert_eq!(err.status(), 400);
+    }
+    assert_eq!(
+        parse_err(&request_lines(
+            "GET / HTTP/1.1",
+            &headers_replacing(
+                "sec-websocket-key",
+                &[
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                    "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA=="
+                ]
+            )
+        )),
+        HandshakeError::DuplicateKey
+    );
+}
+
+#[test]
+fn wrong_or_missing_version_is_426_with_version_13() {
+    // §4.2.1 item 6, §4.4.
+    let expected = |msg: &str| {
+        format!(
+            "HTTP/1.1 426 Upgrade Required\r\n\
+             Upgrade: websocket\r\n\
+             Connection: Upgrade, close\r\n\
+             Sec-WebSocket-Version: 13\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\
+             Content-Length: {}\r\n\
+             \r\n\
+             {msg}",
+            msg.len()
+        )
+    };
+    for version in [
+        "Sec-WebSocket-Version: 8",
+        "Sec-WebSocket-Version: 013",
+        "Sec-WebSocket-Version: 13, 8",
+        "Sec-WebSocket-Version:",
+    ] {
+        let err = parse_err(&request_lines(
+            "GET / HTTP/1.1",
+            &headers_replacing("sec-websocket-version", &[version]),
+        ));
+        assert_eq!(err, HandshakeError::UnsupportedVersion, "{version:?}");
+        assert_eq!(
+            String::from_utf8(err.response()).unwrap(),
+            expected("unsupported Sec-WebSocket-Version (this server speaks 13)")
+        );
+    }
+    let err = parse_err(&request_lines(
+        "GET / HTTP/1.1",
+        &headers_replacing("sec-websocket-version", &[]),
+    ));
+    assert_eq!(err, HandshakeError::MissingVersion);
+    assert_eq!(
+        String::from_utf8(err.response()).unwrap(),
+        expected("missing Sec-WebSocket-Version header")
+    );
+    let err = parse_err(&request_lines(
+        "GET / HTTP/1.1",
+        &headers_replacing(
+            "sec-websocket-version",
+            &["Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 13"],
+        ),
+    ));
+    assert_eq!(err, HandshakeError::DuplicateVersion);
+    assert_eq!(err.status(), 400);
+}
+
+#[test]
+fn invalid_origin_is_400() {
+    for origin in [
+        &["Origin: http://a.example", "Origin: http://b.example"][..],
+        &["Origin:"],
+        &["Origin: http://\u{e9}.example"],
+    ] {
+        let mut headers = GOOD_HEADERS.to_vec();
+        headers.extend_from_slice(origin);
+        let err = parse_err(&request_lines("GET / HTTP/1.1", &headers));
+        assert_eq!(err, HandshakeError::InvalidOrigin, "{origin:?}");
+        assert_eq!(err.status(), 400);
+    }
+}
+
+#[test]
+fn malformed_offers_are_400() {
+    // §4.3: Sec-WebSocket-Protocol-Client = 1#token.
+    for value in ["a b", "chat, \"x\"", "", " , ", "chat/1"] {
+        let bytes = request_with(&format!("Sec-WebSocket-Protocol: {value}\r\n"));
+        assert_eq!(
+            parse_err(&bytes),
+            HandshakeError::InvalidSubprotocols,
+            "{value:?}"
+        );
+    }
+    // §9.1: malformed extension offers "MUST immediately _Fail the WebSocket Connection_".
+    for value in [
+        "",
+        "foo;",
+        "foo; =1",
+        "foo; a=\"1 2\"",
+        "foo bar",
+        "foo; a=\"",
+    ] {
+        let bytes = request_with(&format!("Sec-WebSocket-Extensions: {value}\r\n"));
+        let err = parse_err(&bytes);
+        assert_eq!(err, HandshakeError::InvalidExtensions, "{value:?}");
+        assert_eq!(err.status(), 400);
+    }
+}
+
+#[test]
+fn header_syntax_errors_are_400() {
+    let cases: [(&str, HandshakeError); 12] = [
+        ("Bad Name: x", HandshakeError::InvalidHeaderName),
+        ("Host2 : x", HandshakeError::InvalidHeaderName),
+        ("NoColon", HandshakeError::InvalidHeaderName),
+        (": empty-name", HandshakeError::InvalidHeaderName),
+        ("X-(paren): x", HandshakeError::InvalidHeaderName),
+        ("X-\u{e9}: x", HandshakeError::InvalidHeaderName),
+        ("X-Ctl: a\x01b", HandshakeError::InvalidHeaderValue),
+        ("X-Nul: a\0", HandshakeError::InvalidHeaderValue),
+        ("X-Del: a\x7f", HandshakeError::InvalidHeaderValue),
+        ("X-Cr: a\rb", HandshakeError::InvalidHeaderValue),
+        // RFC 9112 §5.2: obsolete line folding.
+        (" folded", HandshakeError::ObsoleteLineFolding),
+        ("\tfolded", HandshakeError::ObsoleteLineFolding),
+    ];
+    for (line, expected) in cases {
+        let mut headers = GOOD_HEADERS.to_vec();
+        headers.insert(2, line);
+        let err = parse_err(&request_lines("GET / HTTP/1.1", &headers));
+        assert_eq!(err, expected, "{line:?}");
+        assert_eq!(err.status(), 400);
+    }
+    // Non-ASCII (obs-text) in a value is allowed and kept.
+    let bytes = request_with("X-Name: Andr\u{e9}\r\n");
+    let req = parse(&bytes).unwrap().unwrap();
+    assert_eq!(req.header("x-name").unwrap(), "Andr\u{e9}".as_bytes());
+}
+
+#[test]
+fn bare_lf_line_endings_are_rejected() {
+    // RFC 9112 §2.2 allows a recipient to accept a bare LF; we do not (documented on
+    // HandshakeError::BareLineFeed), and say so as soon as the first one arrives.
+    let bytes = b"GET / HTTP/1.1\nHost: example.com\n";
+    assert_eq!(parse_err(bytes), HandshakeError::BareLineFeed);
+    let crlf_then_lf = request_with("X-A: 1\nX-B: 2\r\n");
+    assert_eq!(parse_err(&crlf_then_lf), HandshakeError::BareLineFeed);
+    assert_eq!(parse_err(b"\n"), HandshakeError::BareLineFeed);
+    assert_eq!(HandshakeError::BareLineFeed.status(), 400);
+}
+
+#[test]
+fn too_many_headers_is_431() {
+    let limits = HandshakeLimits::DEFAULT.max_headers(8);
+    let mut extra = String::new();
+    for i in 0..3 {
+        extra.push_str(&format!("X-{i}: {i}\r\n"));
+    }
+    // 5 + 3 = 8 headers: fine.
+    let ok = request_with(&extra);
+    assert!(
+        RequestParser::with_limits(limits)
+            .parse(&ok)
+            .unwrap()
+            .is_some()
+    );
+    extra.push_str("X-3: 3\r\n");
+    let err = RequestParser::with_limits(limits)
+        .parse(&request_with(&extra))
+        .unwrap_err();
+    assert_eq!(err, HandshakeError::TooManyHeaders { max: 8 });
+    assert_eq!(
+        String::from_utf8(err.response()).unwrap(),
+        "HTTP/1.1 431 Request Header Fields Too Large\r\n\
+         Connection: close\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: 25\r\n\
+         \r\n\
+         more than 8 header fields"
+    );
+    // The default, 64, is checked while the head is still incomplete.
+    let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+    for i in 0..65 {
+        head.extend_from_slice(format!("X-{i}: {i}\r\n").as_bytes());
+    }
+    assert_eq!(parse_err(&head), HandshakeError::TooManyHeaders { max: 64 });
+}
+
+#[test]
+fn head_too_large_is_431() {
+    let padding = "a".repeat(8 * 1024);
+    let bytes = request_with(&format!("X-Pad: {padding}\r\n"));
+    let err = parse_err(&bytes);
+    assert_eq!(err, HandshakeError::HeadTooLarge { max: 8192 });
+    assert_eq!(err.status(), 431);
+    assert!(
+        err.response()
+            .starts_with(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    );
+    // A head of exactly the limit is fine; one byte more is not.
+    let limits = HandshakeLimits::DEFAULT.max_head_size(CURL.len());
+    assert!(
+        RequestParser::with_limits(limits)
+            .parse(CURL)
+            .unwrap()
+            .is_some()
+    );
+    let limits = HandshakeLimits::DEFAULT.max_head_size(CURL.len() - 1);
+    assert_eq!(
+        RequestParser::with_limits(limits).parse(CURL).unwrap_err(),
+        HandshakeError::HeadTooLarge {
+            max: CURL.len() - 1
+        }
+    );
+    // Bytes after a head within the limit do not count.
+    let mut long = CURL.to_vec();
+    long.extend_from_slice(&[0u8; 10_000]);
+    assert_eq!(parse(&long).unwrap().unwrap().consumed(), CURL.len());
+}
+
+// ----- header-level API: the same rules without our parser -----
+
+fn pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    let text = std::str::from_utf8(bytes).unwrap();
+    text.split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn header_level_api_accepts_realistic_requests() {
+    for (client, bytes, accept) in REALISTIC {
+        let headers = pairs(bytes);
+        let upgrade =
+            validate_request_headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+                .unwrap_or_else(|e| panic!("{client}: {e}"));
+        assert_eq!(upgrade.accept_key().as_str(), accept, "{client}");
+        assert_eq!(upgrade.host(), "localhost:8080");
+        let via_parser = parse(bytes).unwrap().unwrap();
+        assert_eq!(upgrade, *via_parser.upgrade(), "{client}");
+    }
+    // Byte slices work too (e.g. http::HeaderName / HeaderValue through AsRef<[u8]>).
+    let raw: [(&[u8], &[u8]); 5] = [
+        (b"Host", b"h"),
+        (b"Upgrade", b"websocket"),
+        (b"Connection", b"Upgrade"),
+        (b"Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+        (b"Sec-WebSocket-Version", b"13"),
+    ];
+    let upgrade = validate_request_headers(raw.iter().map(|(n, v)| (*n, *v))).unwrap();
+    assert_eq!(upgrade.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_eq!(
+        upgrade.accept().to_vec(),
+        parse(&request_with("")).unwrap().unwrap().accept().to_vec()
+    );
+}
+
+#[test]
+fn header_level_api_gives_the_same_errors_as_the_parser() {
+    let cases: [(&str, &[&str]); 10] = [
+        ("host", &[]),
+        ("host", &["Host: a", "Host: b"]),
+        ("upgrade", &["Upgrade: h2c"]),
+        ("connection", &["Connection: close"]),
+        ("sec-websocket-key", &[]),
+        ("sec-websocket-key", &["Sec-WebSocket-Key: abc"]),
+        (
+            "sec-websocket-key",
+            &[
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            ],
+        ),
+        ("sec-websocket-version", &["Sec-WebSocket-Version: 8"]),
+        ("sec-websocket-version", &[]),
+        (
+            "sec-websocket-version",
+            &["Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 13"],
+        ),
+    ];
+    for (name, replacement) in cases {
+        let bytes = request_lines("GET / HTTP/1.1", &headers_replacing(name, replacement));
+        let from_parser = parse_err(&bytes);
+        let headers = pairs(&bytes);
+        let from_headers =
+            validate_request_headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+                .unwrap_err();
+        assert_eq!(from_parser, from_headers, "{name}: {replacement:?}");
+    }
+}
+
+// ----- chunking and linearity -----
+
+/// What a parse produced, comparable across chunkings.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Partial,
+    Complete {
+        consumed: usize,
+        headers: Vec<(String, Vec<u8>)>,
+        response: Vec<u8>,
+    },
+    Failed(HandshakeError),
+}
+
+fn outcome(result: Result<Option<Request<'_>>, HandshakeError>) -> Outcome {
+    match result {
+        Ok(None) => Outcome::Partial,
+        Ok(Some(req)) => Outcome::Complete {
+            consumed: req.consumed(),
+            headers: req
+                .headers()
+                .iter()
+                .map(|h| (h.name.to_string(), h.value.to_vec()))
+                .collect(),
+            response: req.accept().to_vec(),
+        },
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// Feeds `bytes` as a growing buffer, cut at `cuts`, stopping at the first result that is
+/// not "need more".
+fn feed_split(bytes: &[u8], cuts: &[usize], limits: HandshakeLimits) -> Outcome {
+    let mut parser = RequestParser::with_limits(limits);
+    let mut ends: Vec<usize> = cuts.iter().map(|&c| c.min(bytes.len())).collect();
+    ends.push(bytes.len());
+    ends.sort_unstable();
+    for end in ends {
+        let o = outcome(parser.parse(&bytes[..end]));
+        if o != Outcome::Partial {
+            return o;
+        }
+    }
+    Outcome::Partial
+}
+
+fn feed_bytewise(bytes: &[u8], limits: HandshakeLimits) -> Outcome {
+    let cuts: Vec<usize> = (0..=bytes.len()).collect();
+    feed_split(bytes, &cuts, limits)
+}
+
+#[test]
+fn byte_at_a_time_equals_whole() {
+    let mut inputs: Vec<Vec<u8>> = REALISTIC.iter().map(|(_, b, _)| b.to_vec()).collect();
+    inputs.push(request_lines("POST / HTTP/1.1", &GOOD_HEADERS));
+    inputs.push(request_with("X-Bad: a\x01\r\n"));
+    inputs.push(b"GET / HTTP/1.1\nHost: x\n\n".to_vec());
+    for bytes in inputs {
+        let whole = outcome(RequestParser::new().parse(&bytes));
+        assert_ne!(whole, Outcome::Partial);
+        assert_eq!(feed_bytewise(&bytes, HandshakeLimits::DEFAULT), whole);
+    }
+}
+
+#[test]
+fn linear_work_when_fed_one_byte_at_a_time() {
+    // An 8 KiB request (the default limit) delivered one byte per call: the parser must
+    // not rescan what it has seen (tungstenite CVE-2023-43669 was quadratic here).
+    let pad = 8 * 1024 - request_with("X-Pad: \r\n").len();
+    let bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad)));
+    assert_eq!(bytes.len(), 8 * 1024);
+    let n = bytes.len();
+    let mut parser = RequestParser::new();
+    let mut result = None;
+    for end in 1..=n {
+        if let Some(req) = parser.parse(&bytes[..end]).unwrap() {
+            result = Some((end, req.consumed()));
+            break;
+        }
+    }
+    assert_eq!(result, Some((n, n)));
+    let scanned = parser.bytes_scanned();
+    assert!(scanned >= n, "scanned {scanned}");
+    assert!(
+        scanned < 4 * n,
+        "scanned {scanned} bytes for a {n}-byte head"
+    );
+
+    // One byte more than the limit, still one byte per call: the size error, also in
+    // linear work.
+    let bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad + 1)));
+    let mut parser = RequestParser::new();
+    let mut error = None;
+    for end in 1..=bytes.len() {
+        match parser.parse(&bytes[..end]) {
+            Ok(None) => {}
+            Ok(Some(_)) => panic!("over the limit but accepted"),
+            Err(e) => {
+                error = Some((end, e));
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        error,
+        Some((8 * 1024, HandshakeError::HeadTooLarge { max: 8 * 1024 }))
+    );
+    assert!(parser.bytes_scanned() < 4 * 8 * 1024);
+}
+
+#[test]
+fn a_shorter_buffer_restarts_the_parse() {
+    let mut parser = RequestParser::new();
+    assert!(CURL.len() < 400);
+    assert!(parser.parse(&CHROMIUM[..400]).unwrap().is_none());
+    // The caller started over with a different, complete request.
+    let req = parser.parse(CURL).unwrap().unwrap();
+    assert_eq!(req.key(), "13bLs+xvGhqOv0+QE4bW0g==");
+}
+
+fn request_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(CHROMIUM.to_vec()),
+        Just(FIREFOX.to_vec()),
+        Just(CURL.to_vec()),
+        Just(PYTHON_WEBSOCKETS.to_vec()),
+        Just(NODE_WS.to_vec()),
+    ]
+}
+
+/// A realistic request with a few bytes overwritten by bytes likely to matter.
+fn mangled_request() -> impl Strategy<Value = Vec<u8>> {
+    let special = prop_oneof![
+        Just(b'\r'),
+        Just(b'\n'),
+        Just(b' '),
+        Just(b'\t'),
+        Just(b':'),
+        Just(b','),
+        Just(b';'),
+        Just(b'"'),
+        Just(0u8),
+        Just(0x80u8),
+        any::<u8>(),
+    ];
+    (
+        request_bytes(),
+        proptest::collection::vec((any::<prop::sample::Index>(), special), 1..4),
+    )
+        .prop_map(|(mut bytes, edits)| {
+            for (at, b) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            bytes
+        })
+}
+
+proptest! {
+    #[test]
+    fn any_split_of_a_valid_request_gives_the_same_result(
+        bytes in request_bytes(),
+        cuts in proptest::collection::vec(0usize..700, 0..6),
+    ) {
+        let whole = outcome(RequestParser::new().parse(&bytes));
+        prop_assert!(matches!(whole, Outcome::Complete { .. }), "not complete");
+        prop_assert_eq!(feed_split(&bytes, &cuts, HandshakeLimits::DEFAULT), whole);
+    }
+
+    #[test]
+    fn any_split_of_a_mangled_request_gives_the_same_result(
+        bytes in mangled_request(),
+        cuts in proptest::collection::vec(0usize..700, 0..6),
+        max_headers in 4usize..70,
+    ) {
+        let limits = HandshakeLimits::DEFAULT.max_headers(max_headers);
+        let whole = outcome(RequestParser::with_limits(limits).parse(&bytes));
+        prop_assert_eq!(feed_split(&bytes, &cuts, limits), whole);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        cuts in proptest::collection::vec(0usize..600, 0..4),
+    ) {
+        let whole = outcome(RequestParser::new().parse(&bytes));
+        prop_assert_eq!(feed_split(&bytes, &cuts, HandshakeLimits::DEFAULT), whole);
+    }
+
+    #[test]
+    fn arbitrary_header_pairs_never_panic(
+        headers in proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 0..30), proptest::collection::vec(any::<u8>(), 0..40)),
+            0..10,
+        ),
+    ) {
+        let _ = validate_request_headers(headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
+    }
+}
