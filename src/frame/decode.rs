@@ -171,8 +171,9 @@ impl FrameDecoder {
     ///
     /// On success the frame's bytes are removed from `buf`, and the payload is unmasked in
     /// place and split off without copying. While the frame is incomplete nothing is
-    /// consumed, but `buf`'s capacity is grown to fit the whole frame (the length was
-    /// checked against the limit first), so reading into its spare capacity fills it.
+    /// consumed, but `buf`'s capacity is grown toward the whole frame, by at most
+    /// [`MAX_EAGER_RESERVE`] at a time: a header alone never commits more memory than
+    /// that.
     ///
     /// # Errors
     /// Any error of [`FrameDecoder::decode_header`]. After an error the connection must
@@ -190,7 +191,7 @@ impl FrameDecoder {
         let payload_len = usize::try_from(header.payload_len).map_err(|_| too_large)?;
         let frame_len = header_len.checked_add(payload_len).ok_or(too_large)?;
         if buf.len() < frame_len {
-            buf.reserve(frame_len - buf.len());
+            reserve_for_payload(buf, frame_len - buf.len());
             return Ok(None);
         }
         buf.advance(header_len);
@@ -203,4 +204,14 @@ impl FrameDecoder {
             payload: payload.freeze(),
         }))
     }
+}
+
+/// The most spare capacity reserved ahead of bytes that have not arrived yet: a peer that
+/// announces a large frame and sends nothing more costs at most this much.
+pub const MAX_EAGER_RESERVE: usize = 64 * 1024;
+
+/// Grows `buf` toward `missing` more bytes of an announced payload, by at most
+/// [`MAX_EAGER_RESERVE`].
+pub(crate) fn reserve_for_payload(buf: &mut BytesMut, missing: usize) {
+    buf.reserve(missing.min(MAX_EAGER_RESERVE));
 }
