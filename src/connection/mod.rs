@@ -339,7 +339,8 @@ impl Connection {
             frame.done = available;
         }
         if frame.done < frame.len {
-            self.rx.reserve(frame.len - self.rx.len());
+            let missing = frame.len - self.rx.len();
+            crate::frame::reserve_for_payload(&mut self.rx, missing);
             self.frame = Some(frame);
             return Ok(None);
         }
