@@ -37,10 +37,22 @@ fn check<'b>(
 
 // ----- URIs (§3) -----
 
+/// (text, secure, host, port, path, query, resource name, Host header)
+type UriCase = (
+    &'static str,
+    bool,
+    &'static str,
+    u16,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
+
 #[test]
 fn uris_parse_with_default_ports_paths_and_queries() {
     #[rustfmt::skip]
-    let cases: [(&str, bool, &str, u16, &str, Option<&str>, &str, &str); 9] = [
+    let cases: [UriCase; 9] = [
         ("ws://example.com", false, "example.com", 80, "/", None, "/", "example.com"),
         ("wss://example.com", true, "example.com", 443, "/", None, "/", "example.com"),
         ("WS://Example.COM:80/chat", false, "Example.COM", 80, "/chat", None, "/chat", "Example.COM"),

@@ -43,8 +43,12 @@ pub(crate) fn find_header<'a>(headers: &[Header<'a>], name: &str) -> Option<&'a 
         .map(|h| h.value)
 }
 
-/// RFC 9110 §5.6.2: `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
-/// "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA`.
+/// RFC 9110 §5.6.2:
+///
+/// ```text
+/// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+///         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+/// ```
 const fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(

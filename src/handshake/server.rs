@@ -294,7 +294,6 @@ impl<'b> Request<'b> {
     }
 
     /// Starts the 101 response that accepts this request (§4.2.2 step 5).
-    #[must_use]
     pub fn accept(&self) -> Accept<'_> {
         self.upgrade.accept()
     }
@@ -516,10 +515,9 @@ impl<'a> UpgradeRequest<'a> {
     }
 
     /// Starts the 101 response that accepts this request (§4.2.2 step 5).
-    #[must_use]
     pub fn accept(&self) -> Accept<'_> {
         Accept {
-            accept_key: self.accept_key(),
+            key: self.accept_key(),
             request: self,
             subprotocol: None,
             extensions: Vec::new(),
@@ -556,7 +554,7 @@ const RESERVED_RESPONSE_HEADERS: [&str; 7] = [
 #[must_use = "an Accept does nothing until written"]
 pub struct Accept<'a> {
     request: &'a UpgradeRequest<'a>,
-    accept_key: AcceptKey,
+    key: AcceptKey,
     subprotocol: Option<&'a str>,
     extensions: Vec<&'a str>,
     headers: Vec<(&'a str, &'a str)>,
@@ -630,7 +628,7 @@ impl<'a> Accept<'a> {
     /// The `Sec-WebSocket-Accept` value of this response.
     #[must_use]
     pub const fn accept_key(&self) -> &AcceptKey {
-        &self.accept_key
+        &self.key
     }
 
     /// Appends the response to `out`.
@@ -641,7 +639,7 @@ impl<'a> Accept<'a> {
               Connection: Upgrade\r\n\
               Sec-WebSocket-Accept: ",
         );
-        out.extend_from_slice(self.accept_key.as_bytes());
+        out.extend_from_slice(self.key.as_bytes());
         out.extend_from_slice(b"\r\n");
         if let Some(protocol) = self.subprotocol {
             out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
