@@ -32,7 +32,7 @@ pub trait RandomSource {
 
 impl<F: FnMut(&mut [u8])> RandomSource for F {
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self(dest)
+        self(dest);
     }
 }
 

@@ -24,6 +24,10 @@ pub const MAX_HEADER_LEN: usize = 14;
 /// +-------------------------------+-------------------------------+
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "FIN and RSV1-3 are the RFC's own bits"
+)]
 pub struct FrameHeader {
     /// FIN: this is the final fragment of a message.
     pub fin: bool,
@@ -92,12 +96,12 @@ impl FrameHeader {
             }
             #[allow(clippy::cast_possible_truncation)]
             len @ 126..=0xFFFF => {
-                out[1] = mask_bit | 126;
+                out[1] = mask_bit | 0x7E; // 126: a 16-bit length follows
                 out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
                 4
             }
             len => {
-                out[1] = mask_bit | 127;
+                out[1] = mask_bit | 0x7F; // 127: a 64-bit length follows
                 out[2..10].copy_from_slice(&len.to_be_bytes());
                 10
             }
