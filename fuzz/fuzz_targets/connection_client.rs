@@ -1,0 +1,14 @@
+//! Arbitrary bytes into a client connection, in chunk sizes chosen by the input's first
+//! bytes: never a panic, and exactly the same events, error and outgoing bytes as when
+//! the same bytes arrive at once.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rfc6455::Role;
+
+#[path = "../src/drive.rs"]
+mod drive;
+
+fuzz_target!(|data: &[u8]| {
+    drive::chunking_is_invisible(Role::Client, data);
+});

@@ -1,0 +1,104 @@
+//! Shared by the connection targets: feed bytes whole and in chunks, compare transcripts.
+
+use rfc6455::{Config, Connection, Error, Event, Role};
+
+/// Everything a connection said about some input.
+#[derive(Debug, PartialEq)]
+pub struct Transcript {
+    pub events: Vec<Event>,
+    pub error: Option<Error>,
+    pub outgoing: Vec<u8>,
+}
+
+fn connection(role: Role, config: Config) -> Connection {
+    match role {
+        Role::Server => Connection::server(config),
+        Role::Client => {
+            // Deterministic masking keys, so that two runs produce the same bytes.
+            let mut n = 0u8;
+            Connection::client_with_random(config, move |buf: &mut [u8]| {
+                for b in buf {
+                    n = n.wrapping_add(37);
+                    *b = n;
+                }
+            })
+        }
+    }
+}
+
+fn drain(ws: &mut Connection, t: &mut Transcript) {
+    loop {
+        match ws.next_event() {
+            Ok(Some(event)) => {
+                assert!(t.error.is_none(), "an event after the error");
+                t.events.push(event);
+            }
+            Ok(None) => return,
+            Err(e) => {
+                assert!(t.error.is_none(), "a second error: {e:?}");
+                t.error = Some(e);
+            }
+        }
+    }
+}
+
+/// Runs `input` through a connection in the given chunk sizes (cycled; empty means all at
+/// once), then reports end of stream.
+pub fn run(role: Role, config: Config, input: &[u8], chunks: &[usize]) -> Transcript {
+    let mut ws = connection(role, config);
+    let mut t = Transcript {
+        events: Vec::new(),
+        error: None,
+        outgoing: Vec::new(),
+    };
+    if chunks.is_empty() {
+        ws.receive(input);
+        drain(&mut ws, &mut t);
+    } else {
+        let mut rest = input;
+        for &n in chunks.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (now, later) = rest.split_at(n.clamp(1, rest.len()));
+            ws.receive(now);
+            drain(&mut ws, &mut t);
+            rest = later;
+        }
+    }
+    ws.receive_eof();
+    drain(&mut ws, &mut t);
+    // A failed or finished connection stays quiet.
+    ws.receive(input);
+    assert_eq!(ws.next_event(), Ok(None));
+    t.outgoing = ws.take_outgoing();
+    t
+}
+
+/// The first input byte picks a small configuration, the next up to 8 bytes chunk sizes,
+/// the rest is the wire input.
+pub fn chunking_is_invisible(role: Role, data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let n_chunks = usize::from(selector & 7).min(rest.len());
+    let (chunk_bytes, input) = rest.split_at(n_chunks);
+    let chunks: Vec<usize> = chunk_bytes.iter().map(|&b| usize::from(b) + 1).collect();
+    let mut config = Config::default().max_pending_pongs(usize::MAX);
+    if selector & 8 != 0 {
+        config = config.max_frame_size(64).max_message_size(100);
+    }
+    if selector & 16 != 0 {
+        config = config.stream_fragments(true);
+    }
+    if selector & 32 != 0 {
+        config = config.auto_pong(false);
+    }
+    let whole = run(role, config, input, &[]);
+    let byte_by_byte = run(role, config, input, &[1]);
+    assert_eq!(whole, byte_by_byte);
+    if !chunks.is_empty() {
+        let chunked = run(role, config, input, &chunks);
+        assert_eq!(whole, chunked);
+    }
+}
