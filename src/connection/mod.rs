@@ -731,7 +731,11 @@ impl Connection {
 
     // ----- framing -----
 
+    /// Queues a frame after the pongs still held, so that frames go out in the order
+    /// their causes arrived: a pong for a ping received before a message is written
+    /// before that message's echo (Autobahn 5.6, 5.19 compare the order).
     fn push_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
+        self.flush_pongs();
         let mask = self.next_mask();
         self.out.push_frame(fin, opcode, mask, payload);
     }
