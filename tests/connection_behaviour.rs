@@ -6,8 +6,8 @@
 #[path = "conformance/harness.rs"]
 mod harness;
 
-use harness::{Ev, FIN, PONG, Wire, connection};
-use rfc6455::{Config, Error, Role};
+use harness::{Chunking, Ev, FIN, PONG, Wire, connection, drive};
+use rfc6455::{Config, Error, ProtocolError, Role};
 
 const ROLES: [Role; 2] = [Role::Server, Role::Client];
 
@@ -33,5 +33,25 @@ fn pong_goes_out_before_a_later_echo() {
         let mut want = Wire::sent_by(role);
         want.frame(FIN | PONG, b"p").text("t");
         assert_eq!(conn.take_outgoing(), want.bytes, "{role:?}");
+    }
+}
+
+/// A failure queues the pongs for pings already reported (`Event::Ping` promises the pong
+/// is queued) before the close frame, so the bytes do not depend on how the input was
+/// chunked.
+#[test]
+fn failure_keeps_pongs_already_promised() {
+    for role in ROLES {
+        let mut w = Wire::peer_of(role);
+        w.ping("p").frame(FIN | 0x3, b"");
+        let mut want = Wire::sent_by(role);
+        want.frame(FIN | PONG, b"p").close(1002, "");
+        for chunking in [Chunking::Whole, Chunking::Fixed(1)] {
+            let mut conn = connection(role, Config::default());
+            let run = drive(&mut conn, &chunking.split(&w.bytes), false, true);
+            assert_eq!(run.events, vec![Ev::ping("p")]);
+            assert_eq!(run.error, Some(ProtocolError::ReservedOpcode(3).into()));
+            assert_eq!(run.output, want.bytes, "{role:?} {chunking:?}");
+        }
     }
 }

@@ -509,8 +509,15 @@ impl Connection {
     /// §7.1.7 "Fail the WebSocket Connection": queue a close frame with the error's code
     /// (unless ours was already sent, or the code is one that may not be sent), and accept
     /// nothing more.
+    ///
+    /// The pongs for pings already reported go out first: `Event::Ping` promised them,
+    /// and whether they were taken before the failure must not depend on how the input
+    /// was chunked.
     fn fail(&mut self, error: ProtocolError) -> Error {
         let code = error.close_code();
+        if self.state == State::Open {
+            self.flush_pongs();
+        }
         self.out.drop_pongs();
         if self.state == State::Open && code.is_valid_on_wire() {
             let mut body = Vec::with_capacity(2);
