@@ -11,7 +11,7 @@ pub enum Event {
     /// A whole binary message.
     Binary(Bytes),
     /// A ping (§5.5.2). With [`Config::auto_pong`](crate::Config::auto_pong) the pong is
-    /// already queued.
+    /// already queued, unless our close was already sent (then nothing more is sent).
     Ping(Bytes),
     /// A pong (§5.5.3), solicited or not.
     Pong(Bytes),
