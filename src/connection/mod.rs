@@ -316,16 +316,15 @@ impl Connection {
     /// all arrived. The payload of a partly arrived frame is unmasked and validated as far
     /// as it goes, so invalid text fails the connection before the frame ends (§8.1).
     fn next_frame(&mut self) -> Result<Option<(FrameHeader, Bytes)>, ProtocolError> {
-        let mut frame = match self.frame {
-            Some(frame) => frame,
-            None => {
-                let Some((header, header_len)) = self.decoder.decode_header(&self.rx)? else {
-                    return Ok(None);
-                };
-                let frame = self.start_frame(header)?;
-                self.rx.advance(header_len);
-                frame
-            }
+        let mut frame = if let Some(frame) = self.frame {
+            frame
+        } else {
+            let Some((header, header_len)) = self.decoder.decode_header(&self.rx)? else {
+                return Ok(None);
+            };
+            let frame = self.start_frame(header)?;
+            self.rx.advance(header_len);
+            frame
         };
         let available = self.rx.len().min(frame.len);
         if available > frame.done {
