@@ -201,7 +201,10 @@ fn case_6_4_3_and_6_4_4_fail_fast_inside_a_frame() {
 
 /// The sequences of Autobahn's `createUtf8TestSequences` (from Markus Kuhn's
 /// UTF-8-test.txt), numbered as Autobahn numbers them: 6.5.x, 6.6.x, ... in order.
-fn utf8_sequences() -> Vec<(&'static str, Vec<(bool, Vec<u8>)>)> {
+/// A group of Autobahn's UTF-8 cases: its name and (valid, payload) per case.
+type Group = (&'static str, Vec<(bool, Vec<u8>)>);
+
+fn utf8_sequences() -> Vec<Group> {
     let v = |s: &[u8]| (true, s.to_vec());
     let x = |s: &[u8]| (false, s.to_vec());
     let mut all = Vec::new();
