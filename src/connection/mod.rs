@@ -77,22 +77,29 @@ use crate::{
 /// use std::time::{Duration, Instant};
 /// use rfc6455::{Config, Connection, ConnectionState};
 ///
-/// let mut ws = Connection::server(Config::default());
-/// let mut last_heard = Instant::now();
-/// let mut close_started: Option<Instant> = None;
-///
-/// // ... in the event loop, each time the socket read times out or returns data:
-/// let now = Instant::now();
-/// if now - last_heard > Duration::from_secs(30) && ws.state() == ConnectionState::Open {
-///     ws.send_ping(b"idle")?;
-///     last_heard = now; // allow another 30 s for the pong
-/// }
-/// if ws.state() == ConnectionState::Closing {
-///     let started = *close_started.get_or_insert(now);
-///     if now - started > Duration::from_secs(5) {
-///         // The peer never answered our close: give up and close the socket.
+/// /// Called from the event loop each time the socket read times out or returns data.
+/// fn on_tick(
+///     ws: &mut Connection,
+///     now: Instant,
+///     last_heard: &mut Instant,
+///     close_started: &mut Option<Instant>,
+/// ) -> Result<(), rfc6455::Error> {
+///     if now - *last_heard > Duration::from_secs(30) && ws.state() == ConnectionState::Open {
+///         ws.send_ping(b"idle")?;
+///         *last_heard = now; // allow another 30 s for the pong
 ///     }
+///     if ws.state() == ConnectionState::Closing {
+///         let started = *close_started.get_or_insert(now);
+///         if now - started > Duration::from_secs(5) {
+///             // The peer never answered our close: give up and close the socket.
+///         }
+///     }
+///     Ok(())
 /// }
+///
+/// let mut ws = Connection::server(Config::default());
+/// let (mut last_heard, mut close_started) = (Instant::now(), None);
+/// on_tick(&mut ws, Instant::now(), &mut last_heard, &mut close_started)?;
 /// # Ok::<(), rfc6455::Error>(())
 /// ```
 ///
