@@ -20,7 +20,10 @@ fn smoke() {
     input.extend(masked(0x88, &[0x03, 0xe8, b'x']));
     s.receive(&input);
     assert_eq!(s.next_event().unwrap(), Some(Event::Text("hi".into())));
-    assert_eq!(s.next_event().unwrap(), Some(Event::Ping(bytes::Bytes::from_static(b"p"))));
+    assert_eq!(
+        s.next_event().unwrap(),
+        Some(Event::Ping(bytes::Bytes::from_static(b"p")))
+    );
     assert_eq!(s.next_event().unwrap(), Some(Event::Text("ab".into())));
     match s.next_event().unwrap() {
         Some(Event::Close(c)) => assert_eq!(c.code, CloseCode::NORMAL),
@@ -36,7 +39,10 @@ fn invalid_utf8_fails_fast_mid_frame() {
     let mut s = Connection::server(Config::default());
     let frame = masked(0x81, &[b'a', 0xff, b'b', b'c']);
     s.receive(&frame[..8]); // header (6) + 2 payload bytes
-    assert_eq!(s.next_event(), Err(Error::Protocol(ProtocolError::InvalidUtf8)));
+    assert_eq!(
+        s.next_event(),
+        Err(Error::Protocol(ProtocolError::InvalidUtf8))
+    );
     assert_eq!(s.take_outgoing(), vec![0x88, 2, 0x03, 0xef]);
     assert_eq!(s.next_event(), Ok(None));
 }
