@@ -3,7 +3,7 @@
 //! response, the 101 response bytes, chunking properties and linearity.
 
 use proptest::prelude::*;
-use rfc6455::handshake::{Header, Request, RequestParser, validate_request_headers};
+use rfc6455::handshake::{Request, RequestParser, validate_request_headers};
 use rfc6455::{HandshakeError, HandshakeLimits, UsageError, accept_key};
 
 // ----- requests as real clients send them -----
@@ -214,13 +214,10 @@ fn chromium_request_exposes_query_origin_cookie_and_deflate_offer() {
     assert_eq!(params[0].value, None);
     assert_eq!(exts[0].param("CLIENT_MAX_WINDOW_BITS"), Some(None));
     assert_eq!(req.headers().len(), 13);
-    assert_eq!(
-        req.headers()[0],
-        Header {
-            name: "Host",
-            value: b"localhost:8080"
-        }
-    );
+    assert_eq!(req.headers()[0].name(), "Host");
+    assert!(req.headers()[0].is("HOST"));
+    assert_eq!(req.headers()[0].value(), b"localhost:8080");
+    assert_eq!(req.headers()[0].value_str(), Some("localhost:8080"));
 }
 
 #[test]
@@ -999,7 +996,7 @@ fn outcome(result: Result<Option<Request<'_>>, HandshakeError>) -> Outcome {
             headers: req
                 .headers()
                 .iter()
-                .map(|h| (h.name.to_string(), h.value.to_vec()))
+                .map(|h| (h.name().to_string(), h.value().to_vec()))
                 .collect(),
             response: req.accept().to_vec(),
         },

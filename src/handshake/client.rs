@@ -250,7 +250,7 @@ impl ClientHandshake {
                 reason: String::from_utf8_lossy(status.reason).into_owned(),
                 headers: headers
                     .iter()
-                    .map(|h| (h.name.to_string(), h.value.to_vec()))
+                    .map(|h| (h.name().to_string(), h.value().to_vec()))
                     .collect(),
                 head_len: head.len(),
             })));
@@ -260,7 +260,7 @@ impl ClientHandshake {
         }
         let mut check = ResponseCheck::default();
         for h in &headers {
-            check.header(h.name.as_bytes(), h.value);
+            check.header(h.name_bytes(), h.value());
         }
         let (subprotocol, extensions) = check.finish(self)?;
         Ok(Response {

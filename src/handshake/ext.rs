@@ -87,7 +87,7 @@ pub(crate) fn tokens<'a: 's, 's>(values: &'s ValueList<'a>) -> impl Iterator<Ite
 pub(crate) fn is_extension_list(value: &[u8]) -> bool {
     let mut any = false;
     for item in list_items(value) {
-        if parse_extension(item).is_none() {
+        if !is_extension(item) {
             return false;
         }
         any = true;
@@ -102,20 +102,53 @@ pub(crate) fn extensions<'a: 's, 's>(
     values.items().filter_map(parse_extension)
 }
 
+/// Whether `item` (trimmed, non-empty) is one §9.1 `extension`: bytes only, no
+/// allocation.
+fn is_extension(item: &[u8]) -> bool {
+    let mut parts = item.split(|&b| b == b';');
+    parts.next().is_some_and(|name| is_token(trim_ows(name))) && parts.all(is_param)
+}
+
+/// Whether `param` (between `;`s, untrimmed) is an `extension-param`.
+fn is_param(param: &[u8]) -> bool {
+    let (name, value) = match param.iter().position(|&b| b == b'=') {
+        Some(eq) => (&param[..eq], Some(trim_ows(&param[eq + 1..]))),
+        None => (param, None),
+    };
+    is_token(trim_ows(name))
+        && match value {
+            None => true,
+            Some(v) => is_token(v) || is_quoted_token(v),
+        }
+}
+
+/// Whether `v` is a quoted string whose content is a token once unescaped (§9.1).
+fn is_quoted_token(v: &[u8]) -> bool {
+    let [b'"', inner @ .., b'"'] = v else {
+        return false;
+    };
+    let mut bytes = inner.iter();
+    let mut any = false;
+    while let Some(&b) = bytes.next() {
+        // RFC 9110 §5.6.4: quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ); only a
+        // tchar may be escaped here, since the result must be a token.
+        let c = if b == b'\\' { bytes.next() } else { Some(&b) };
+        match c {
+            Some(&c) if TOKEN[c as usize] => any = true,
+            _ => return false,
+        }
+    }
+    any
+}
+
 /// Parses one `extension` (trimmed, non-empty) of an `extension-list` (§9.1).
 pub(crate) fn parse_extension(item: &[u8]) -> Option<Extension<'_>> {
-    let mut parts = item.split(|&b| b == b';');
-    let name = trim_ows(parts.next()?);
-    if !is_token(name) {
+    if !is_extension(item) {
         return None;
     }
-    for param in parts {
-        parse_param(param)?;
-    }
-    Some(Extension {
-        name: ascii(name),
-        text: ascii(item),
-    })
+    let text = core::str::from_utf8(item).ok()?;
+    let name = text.split(';').next()?.trim_end_matches([' ', '\t']);
+    Some(Extension { name, text })
 }
 
 /// Parses one `extension-param` (between `;`s, untrimmed).

@@ -18,29 +18,57 @@ use crate::{HandshakeError, HandshakeLimits};
 /// whitespace (SP, HTAB) removed (RFC 9112 §5.1).
 ///
 /// The name is an RFC 9110 token, so always ASCII. The value may hold bytes above 0x7F
-/// (`obs-text`), hence `&[u8]`; see [`Header::value_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// (`obs-text`), hence bytes; see [`Header::value_str`].
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
-    /// The field name, as sent (compare with [`str::eq_ignore_ascii_case`]).
-    pub name: &'a str,
-    /// The field value, trimmed of surrounding whitespace.
-    pub value: &'a [u8],
+    /// INVARIANT: a token (ASCII).
+    name: &'a [u8],
+    value: &'a [u8],
 }
 
 impl<'a> Header<'a> {
+    /// The field name, as sent (compare with [`str::eq_ignore_ascii_case`]).
+    #[must_use]
+    pub fn name(&self) -> &'a str {
+        // A token is ASCII; the fallback is never taken.
+        core::str::from_utf8(self.name).unwrap_or_default()
+    }
+
+    /// Whether the name is `name`, ASCII case-insensitive.
+    #[must_use]
+    pub fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name.as_bytes())
+    }
+
+    /// The field value, trimmed of surrounding whitespace.
+    #[must_use]
+    pub const fn value(&self) -> &'a [u8] {
+        self.value
+    }
+
     /// The value as text, if it is valid UTF-8.
     #[must_use]
     pub fn value_str(&self) -> Option<&'a str> {
         core::str::from_utf8(self.value).ok()
     }
+
+    pub(crate) const fn name_bytes(&self) -> &'a [u8] {
+        self.name
+    }
+}
+
+impl core::fmt::Debug for Header<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Header")
+            .field("name", &self.name())
+            .field("value", &alloc::string::String::from_utf8_lossy(self.value))
+            .finish()
+    }
 }
 
 /// The first value of the header called `name` (ASCII case-insensitive).
 pub(crate) fn find_header<'a>(headers: &[Header<'a>], name: &str) -> Option<&'a [u8]> {
-    headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value)
+    headers.iter().find(|h| h.is(name)).map(|h| h.value)
 }
 
 /// RFC 9110 §5.6.2:
@@ -115,6 +143,14 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// Removes trailing optional whitespace (SP, HTAB).
+fn trim_end_ows(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
 /// Whether the comma-separated list `value` has an element equal to `token`, ASCII
 /// case-insensitive (RFC 9110 §5.6.1 lists; empty elements are ignored).
 pub(crate) fn list_has_token(value: &[u8], token: &str) -> bool {
@@ -123,23 +159,50 @@ pub(crate) fn list_has_token(value: &[u8], token: &str) -> bool {
         .any(|item| trim_ows(item).eq_ignore_ascii_case(token.as_bytes()))
 }
 
-/// The position of the first `\n` in `hay`, a word at a time.
+// ----- a word at a time (SWAR), in safe code -----
+
+const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// Eight bytes as a little-endian word, so that the lowest set bit of a mask below
+/// belongs to the first byte in memory.
+#[inline]
+fn word(bytes: &[u8; 8]) -> u64 {
+    u64::from_le_bytes(*bytes)
+}
+
+/// The high bit of each byte of `x` that is zero. Exact (no carries between bytes):
+/// `(b & 0x7f) + 0x7f` has bit 7 set iff `b & 0x7f != 0`.
+#[inline]
+const fn zero_bytes(x: u64) -> u64 {
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
+}
+
+/// The high bit of each byte of `x` below 0x20 (a control character). Exact:
+/// `(b & 0x7f) + 0x60` has bit 7 set iff `b & 0x7f >= 0x20`, and bytes >= 0x80 have it
+/// set already.
+#[inline]
+const fn control_bytes(x: u64) -> u64 {
+    !(((x & LOW7).wrapping_add(u64::from_ne_bytes([0x60; 8]))) | x) & HIGHS
+}
+
+/// The index of the first byte flagged in `mask`.
+#[inline]
+const fn first_flagged(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
+}
+
+/// The position of the first `\n` in `hay`.
 fn find_lf(hay: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
     let mut chunks = hay.chunks_exact(8);
     let mut base = 0;
     for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        // Little-endian so that the lowest set bit is the first byte in memory. A zero
-        // byte of `x` sets its high bit in `found`; bytes above a true zero may be false
-        // positives, which never precede it.
-        let x = u64::from_le_bytes(word) ^ LFS;
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let found = zero_bytes(word(&bytes) ^ LFS);
         if found != 0 {
-            return Some(base + (found.trailing_zeros() / 8) as usize);
+            return Some(base + first_flagged(found));
         }
         base += 8;
     }
@@ -148,6 +211,72 @@ fn find_lf(hay: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| b == b'\n')
         .map(|p| base + p)
+}
+
+/// The length of the token at the start of `s`: up to the first `:` (found a word at a
+/// time), if every byte before it is a `tchar`; else up to the first non-`tchar`.
+#[inline]
+fn name_length(s: &[u8]) -> usize {
+    const COLONS: u64 = u64::from_ne_bytes([b':'; 8]);
+    let mut colon = 0;
+    loop {
+        let Some(chunk) = s.get(colon..colon + 8) else {
+            colon += s
+                .get(colon..)
+                .unwrap_or_default()
+                .iter()
+                .position(|&b| b == b':')
+                .unwrap_or(s.len() - colon);
+            break;
+        };
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let found = zero_bytes(word(&bytes) ^ COLONS);
+        if found != 0 {
+            colon += first_flagged(found);
+            break;
+        }
+        colon += 8;
+    }
+    let name = &s[..colon];
+    // Branch-free over the whole name: names are short and almost always valid.
+    if name.iter().fold(true, |ok, &b| ok & TOKEN[b as usize]) {
+        colon
+    } else {
+        name.iter()
+            .position(|&b| !TOKEN[b as usize])
+            .unwrap_or(colon)
+    }
+}
+
+/// The index of the first byte from `i` on that may not appear in a field value (a
+/// control character other than HTAB, or DEL), or `s.len()`.
+#[inline]
+fn skip_value_bytes(s: &[u8], mut i: usize) -> usize {
+    const DELS: u64 = u64::from_ne_bytes([0x7f; 8]);
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let w = word(&bytes);
+        let flagged = control_bytes(w) | zero_bytes(w ^ DELS);
+        if flagged == 0 {
+            i += 8;
+            continue;
+        }
+        i += first_flagged(flagged);
+        // HTAB is a control character allowed in values.
+        if s.get(i) != Some(&b'\t') {
+            return i;
+        }
+        i += 1;
+    }
+    while let Some(&b) = s.get(i) {
+        if !VALUE[b as usize] {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// A resumable search for the end of a head (the empty line after the header fields).
@@ -267,10 +396,7 @@ pub(crate) fn parse_headers<'a>(
             [b' ' | b'\t', ..] => return Err(HandshakeError::ObsoleteLineFolding),
             _ => {}
         }
-        let name_len = rest
-            .iter()
-            .position(|&b| !TOKEN[b as usize])
-            .unwrap_or(rest.len());
+        let name_len = name_length(rest);
         // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon."
         if name_len == 0 || rest.get(name_len) != Some(&b':') {
             return Err(HandshakeError::InvalidHeaderName);
@@ -280,12 +406,7 @@ pub(crate) fn parse_headers<'a>(
             i += 1;
         }
         let value_start = i;
-        while let Some(&b) = rest.get(i) {
-            if !VALUE[b as usize] {
-                break;
-            }
-            i += 1;
-        }
+        i = skip_value_bytes(rest, i);
         if rest.get(i..i + 2) != Some(b"\r\n") {
             // A control character, or a CR not followed by LF.
             return Err(HandshakeError::InvalidHeaderValue);
@@ -293,11 +414,9 @@ pub(crate) fn parse_headers<'a>(
         if out.len() == max_headers {
             return Err(HandshakeError::TooManyHeaders { max: max_headers });
         }
-        let name = core::str::from_utf8(&rest[..name_len])
-            .map_err(|_| HandshakeError::InvalidHeaderName)?;
         out.push(Header {
-            name,
-            value: trim_ows(&rest[value_start..i]),
+            name: &rest[..name_len],
+            value: trim_end_ows(&rest[value_start..i]),
         });
         pos += i + 2;
     }
@@ -330,6 +449,77 @@ mod tests {
         // Bytes with the high bit set and zero bytes are not matches.
         let tricky = [0x8a, 0x00, 0x0b, 0x09, 0xff, 0x8a, 0x0a, 0x0a, 0x00];
         assert_eq!(find_lf(&tricky), Some(6));
+    }
+
+    #[test]
+    fn word_masks_match_naive_checks() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut bytes = [b'a'; 8];
+                bytes[at] = b;
+                let w = word(&bytes);
+                let zero = zero_bytes(w);
+                assert_eq!(zero != 0, b == 0, "{b:#x}");
+                if b == 0 {
+                    assert_eq!(first_flagged(zero), at);
+                }
+                let ctl = control_bytes(w);
+                assert_eq!(ctl != 0, b < 0x20, "{b:#x}");
+                if b < 0x20 {
+                    assert_eq!(first_flagged(ctl), at);
+                }
+            }
+        }
+        // All bytes flagged exactly, with no carry into neighbours.
+        let bytes = [0, 1, 0x1f, 0x20, 0x7f, 0x80, 0x9f, 0];
+        assert_eq!(zero_bytes(word(&bytes)), 0x8000_0000_0000_0080);
+        assert_eq!(control_bytes(word(&bytes)), 0x8000_0000_0080_8080);
+    }
+
+    #[test]
+    fn skip_value_bytes_matches_the_table() {
+        for len in 0..24 {
+            for at in 0..len {
+                for b in [0u8, b'\t', b'\r', b'\n', 0x1f, 0x7f, 0x80, 0xff, b' '] {
+                    let mut s = alloc::vec![b'v'; len];
+                    s[at] = b;
+                    let naive = s.iter().position(|&c| !VALUE[c as usize]).unwrap_or(len);
+                    for start in 0..=len {
+                        let expected = if naive >= start {
+                            naive
+                        } else {
+                            s[start..]
+                                .iter()
+                                .position(|&c| !VALUE[c as usize])
+                                .map_or(len, |p| start + p)
+                        };
+                        assert_eq!(skip_value_bytes(&s, start), expected, "{s:?} from {start}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn name_length_matches_naive_token_scan() {
+        let naive = |s: &[u8]| {
+            s.iter()
+                .position(|&b| !TOKEN[b as usize])
+                .unwrap_or(s.len())
+        };
+        for len in 0..20 {
+            for at in 0..len {
+                for b in [b':', b' ', b'\r', b'(', 0x80, b'a'] {
+                    let mut s = alloc::vec![b'x'; len];
+                    s[at] = b;
+                    assert_eq!(name_length(&s), naive(&s), "{s:?}");
+                    if at + 1 < len {
+                        s[at + 1] = b':';
+                        assert_eq!(name_length(&s), naive(&s), "{s:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

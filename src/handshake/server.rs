@@ -113,7 +113,7 @@ fn parse_request_head<'b>(
     parse_headers(head, headers_at, limits.max_headers, &mut headers)?;
     let mut check = RequestCheck::default();
     for h in &headers {
-        check.header(h.name.as_bytes(), h.value);
+        check.header(h.name_bytes(), h.value());
     }
     let upgrade = check.finish()?;
     Ok(Request {
@@ -246,20 +246,20 @@ impl<'b> Request<'b> {
 
     /// The `Host` header value (§4.2.1 item 2).
     #[must_use]
-    pub const fn host(&self) -> &'b str {
-        self.upgrade.host
+    pub fn host(&self) -> &'b str {
+        self.upgrade.host()
     }
 
     /// The `Origin` header value, sent by all browsers (§4.2.1 item 7, §10.2).
     #[must_use]
-    pub const fn origin(&self) -> Option<&'b str> {
-        self.upgrade.origin
+    pub fn origin(&self) -> Option<&'b str> {
+        self.upgrade.origin()
     }
 
     /// The `Sec-WebSocket-Key` value (§4.2.1 item 5).
     #[must_use]
-    pub const fn key(&self) -> &'b str {
-        self.upgrade.key
+    pub fn key(&self) -> &'b str {
+        self.upgrade.key()
     }
 
     /// The subprotocols offered, in the client's order of preference (§4.2.1 item 8).
@@ -283,8 +283,8 @@ impl<'b> Request<'b> {
     pub fn header_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'b [u8]> + 's {
         self.headers
             .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+            .filter(move |h| h.is(name))
+            .map(|h| h.value())
     }
 
     /// All header fields, in the order received.
@@ -406,7 +406,8 @@ impl<'a> RequestCheck<'a> {
         let host = match self.host {
             Single::Absent => return Err(HandshakeError::MissingHost),
             Single::Duplicated => return Err(HandshakeError::DuplicateHost),
-            Single::Once(host) => printable_ascii(host).ok_or(HandshakeError::InvalidHost)?,
+            Single::Once(host) if is_printable(host) => host,
+            Single::Once(_) => return Err(HandshakeError::InvalidHost),
         };
         if !self.upgrade {
             return Err(HandshakeError::MissingUpgradeWebSocket);
@@ -428,17 +429,14 @@ impl<'a> RequestCheck<'a> {
         let key = match self.key {
             Single::Absent => return Err(HandshakeError::MissingKey),
             Single::Duplicated => return Err(HandshakeError::DuplicateKey),
-            Single::Once(key) if is_valid_key(key) => {
-                printable_ascii(key).ok_or(HandshakeError::InvalidKey)?
-            }
+            // A valid key is base64, hence printable ASCII.
+            Single::Once(key) if is_valid_key(key) => key,
             Single::Once(_) => return Err(HandshakeError::InvalidKey),
         };
         let origin = match self.origin {
             Single::Absent => None,
-            Single::Duplicated => return Err(HandshakeError::InvalidOrigin),
-            Single::Once(origin) => {
-                Some(printable_ascii(origin).ok_or(HandshakeError::InvalidOrigin)?)
-            }
+            Single::Once(origin) if is_printable(origin) => Some(origin),
+            Single::Once(_) | Single::Duplicated => return Err(HandshakeError::InvalidOrigin),
         };
         // §4.3: Sec-WebSocket-Protocol-Client = 1#token.
         if !self.protocols.iter().all(ext::is_token_list) {
@@ -458,21 +456,29 @@ impl<'a> RequestCheck<'a> {
     }
 }
 
-/// `value` as text if it is non-empty, visible ASCII plus inner spaces.
-fn printable_ascii(value: &[u8]) -> Option<&str> {
-    if value.is_empty() || !value.iter().all(|&b| b == b' ' || b.is_ascii_graphic()) {
-        return None;
-    }
-    core::str::from_utf8(value).ok()
+/// Whether `value` is non-empty visible ASCII, spaces allowed (then it is also a `str`).
+fn is_printable(value: &[u8]) -> bool {
+    // Branch-free over the value: these are short and almost always valid.
+    !value.is_empty()
+        && value
+            .iter()
+            .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b))
+}
+
+/// ASCII bytes checked by [`is_printable`] or a grammar, as text. The fallback is never
+/// taken.
+fn ascii(value: &[u8]) -> &str {
+    core::str::from_utf8(value).unwrap_or_default()
 }
 
 /// The WebSocket header fields of a valid opening request (§4.2.1), from
 /// [`RequestParser`] (via [`Request::upgrade`]) or [`validate_request_headers`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpgradeRequest<'a> {
-    host: &'a str,
-    origin: Option<&'a str>,
-    key: &'a str,
+    /// INVARIANT: `host`, `origin` and `key` passed `is_printable` (so are ASCII).
+    host: &'a [u8],
+    origin: Option<&'a [u8]>,
+    key: &'a [u8],
     protocols: ValueList<'a>,
     extensions: ValueList<'a>,
 }
@@ -480,27 +486,27 @@ pub struct UpgradeRequest<'a> {
 impl<'a> UpgradeRequest<'a> {
     /// The `Host` header value (§4.2.1 item 2).
     #[must_use]
-    pub const fn host(&self) -> &'a str {
-        self.host
+    pub fn host(&self) -> &'a str {
+        ascii(self.host)
     }
 
     /// The `Origin` header value (§4.2.1 item 7). A server that does not check it
     /// "will accept connections from anywhere" (§4.2.2 step 4, §10.2).
     #[must_use]
-    pub const fn origin(&self) -> Option<&'a str> {
-        self.origin
+    pub fn origin(&self) -> Option<&'a str> {
+        self.origin.map(ascii)
     }
 
     /// The `Sec-WebSocket-Key` value (§4.2.1 item 5).
     #[must_use]
-    pub const fn key(&self) -> &'a str {
-        self.key
+    pub fn key(&self) -> &'a str {
+        ascii(self.key)
     }
 
     /// The `Sec-WebSocket-Accept` value answering this key (§4.2.2 step 5.4).
     #[must_use]
     pub fn accept_key(&self) -> AcceptKey {
-        accept_key(self.key.as_bytes())
+        accept_key(self.key)
     }
 
     /// The subprotocols offered in `Sec-WebSocket-Protocol` (all lines, in order of
