@@ -1061,6 +1061,14 @@ fn linear_work_when_fed_one_byte_at_a_time() {
         scanned < 4 * n,
         "scanned {scanned} bytes for a {n}-byte head"
     );
+    // In fact: each byte once to find the end, once more to parse the complete head, and
+    // the first byte once more by the one-pass attempt of the first call.
+    assert_eq!(scanned, 2 * n + 1);
+
+    // The whole head in one call is parsed in one pass.
+    let mut parser = RequestParser::new();
+    assert!(parser.parse(&bytes).unwrap().is_some());
+    assert_eq!(parser.bytes_scanned(), n);
 
     // One byte more than the limit, still one byte per call: the size error, also in
     // linear work.
@@ -1082,6 +1090,26 @@ fn linear_work_when_fed_one_byte_at_a_time() {
         Some((8 * 1024, HandshakeError::HeadTooLarge { max: 8 * 1024 }))
     );
     assert!(parser.bytes_scanned() < 4 * 8 * 1024);
+}
+
+#[test]
+fn calls_after_completion_return_the_same_request() {
+    for cut in [0, 50] {
+        let mut bytes = CURL.to_vec();
+        let mut parser = RequestParser::new();
+        if cut > 0 {
+            assert!(parser.parse(&bytes[..cut]).unwrap().is_none());
+        }
+        assert_eq!(
+            parser.parse(&bytes).unwrap().unwrap().consumed(),
+            CURL.len()
+        );
+        // Frames arrive after the head, with a LF in them: the head is still the same.
+        bytes.extend_from_slice(b"\x81\x02\r\n\n\r\n");
+        let again = parser.parse(&bytes).unwrap().unwrap();
+        assert_eq!(again.consumed(), CURL.len());
+        assert_eq!(again.key(), "13bLs+xvGhqOv0+QE4bW0g==");
+    }
 }
 
 #[test]

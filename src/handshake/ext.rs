@@ -102,43 +102,75 @@ pub(crate) fn extensions<'a: 's, 's>(
     values.items().filter_map(parse_extension)
 }
 
-/// Whether `item` (trimmed, non-empty) is one §9.1 `extension`: bytes only, no
-/// allocation.
+/// Whether `item` (trimmed, non-empty) is one §9.1 `extension`, in one pass over the
+/// bytes with no allocation:
+///
+/// ```text
+/// token *( OWS ";" OWS token [ OWS "=" OWS ( token / quoted-string ) ] ) OWS
+/// ```
 fn is_extension(item: &[u8]) -> bool {
-    let mut parts = item.split(|&b| b == b';');
-    parts.next().is_some_and(|name| is_token(trim_ows(name))) && parts.all(is_param)
-}
-
-/// Whether `param` (between `;`s, untrimmed) is an `extension-param`.
-fn is_param(param: &[u8]) -> bool {
-    let (name, value) = match param.iter().position(|&b| b == b'=') {
-        Some(eq) => (&param[..eq], Some(trim_ows(&param[eq + 1..]))),
-        None => (param, None),
-    };
-    is_token(trim_ows(name))
-        && match value {
-            None => true,
-            Some(v) => is_token(v) || is_quoted_token(v),
+    fn token(item: &[u8], i: &mut usize) -> bool {
+        let start = *i;
+        while item.get(*i).is_some_and(|&b| TOKEN[b as usize]) {
+            *i += 1;
         }
-}
-
-/// Whether `v` is a quoted string whose content is a token once unescaped (§9.1).
-fn is_quoted_token(v: &[u8]) -> bool {
-    let [b'"', inner @ .., b'"'] = v else {
-        return false;
-    };
-    let mut bytes = inner.iter();
-    let mut any = false;
-    while let Some(&b) = bytes.next() {
-        // RFC 9110 §5.6.4: quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ); only a
-        // tchar may be escaped here, since the result must be a token.
-        let c = if b == b'\\' { bytes.next() } else { Some(&b) };
-        match c {
-            Some(&c) if TOKEN[c as usize] => any = true,
-            _ => return false,
+        *i > start
+    }
+    fn ows(item: &[u8], i: &mut usize) {
+        while let Some(b' ' | b'\t') = item.get(*i) {
+            *i += 1;
         }
     }
-    any
+    /// A quoted string that unescapes to a token (§9.1); RFC 9110 §5.6.4: quoted-pair =
+    /// "\" ( HTAB / SP / VCHAR / obs-text ), of which only a tchar can be part of a token.
+    fn quoted_token(item: &[u8], i: &mut usize) -> bool {
+        *i += 1; // the opening DQUOTE
+        let start = *i;
+        loop {
+            match item.get(*i) {
+                Some(b'"') => {
+                    *i += 1;
+                    return *i - 1 > start;
+                }
+                Some(b'\\') if item.get(*i + 1).is_some_and(|&b| TOKEN[b as usize]) => {
+                    *i += 2;
+                }
+                Some(&b) if TOKEN[b as usize] => *i += 1,
+                _ => return false,
+            }
+        }
+    }
+
+    let mut i = 0;
+    if !token(item, &mut i) {
+        return false;
+    }
+    ows(item, &mut i);
+    while i < item.len() {
+        if item[i] != b';' {
+            return false;
+        }
+        i += 1;
+        ows(item, &mut i);
+        if !token(item, &mut i) {
+            return false;
+        }
+        ows(item, &mut i);
+        if item.get(i) == Some(&b'=') {
+            i += 1;
+            ows(item, &mut i);
+            let value_ok = if item.get(i) == Some(&b'"') {
+                quoted_token(item, &mut i)
+            } else {
+                token(item, &mut i)
+            };
+            if !value_ok {
+                return false;
+            }
+            ows(item, &mut i);
+        }
+    }
+    true
 }
 
 /// Parses one `extension` (trimmed, non-empty) of an `extension-list` (§9.1).

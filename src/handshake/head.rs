@@ -167,8 +167,8 @@ const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 /// Eight bytes as a little-endian word, so that the lowest set bit of a mask below
 /// belongs to the first byte in memory.
 #[inline]
-fn word(bytes: &[u8; 8]) -> u64 {
-    u64::from_le_bytes(*bytes)
+fn word(bytes: [u8; 8]) -> u64 {
+    u64::from_le_bytes(bytes)
 }
 
 /// The high bit of each byte of `x` that is zero. Exact (no carries between bytes):
@@ -200,7 +200,7 @@ fn find_lf(hay: &[u8]) -> Option<usize> {
     for chunk in &mut chunks {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
-        let found = zero_bytes(word(&bytes) ^ LFS);
+        let found = zero_bytes(word(bytes) ^ LFS);
         if found != 0 {
             return Some(base + first_flagged(found));
         }
@@ -231,7 +231,7 @@ fn name_length(s: &[u8]) -> usize {
         };
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
-        let found = zero_bytes(word(&bytes) ^ COLONS);
+        let found = zero_bytes(word(bytes) ^ COLONS);
         if found != 0 {
             colon += first_flagged(found);
             break;
@@ -257,7 +257,7 @@ fn skip_value_bytes(s: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = s.get(i..i + 8) {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
-        let w = word(&bytes);
+        let w = word(bytes);
         let flagged = control_bytes(w) | zero_bytes(w ^ DELS);
         if flagged == 0 {
             i += 8;
@@ -293,6 +293,8 @@ pub(crate) struct HeadScanner {
     lines: usize,
     /// Total bytes examined across calls, including restarts (for the linearity test).
     scanned: usize,
+    /// The length of the head, once found.
+    end: Option<usize>,
 }
 
 impl HeadScanner {
@@ -301,7 +303,25 @@ impl HeadScanner {
             pos: 0,
             lines: 0,
             scanned: 0,
+            end: None,
         }
+    }
+
+    /// Whether nothing has been searched yet.
+    pub(crate) const fn is_fresh(&self) -> bool {
+        self.pos == 0 && self.end.is_none()
+    }
+
+    /// Records that `examined` more bytes were looked at outside [`HeadScanner::scan`].
+    pub(crate) const fn count(&mut self, examined: usize) {
+        self.scanned += examined;
+    }
+
+    /// Records that the head was found, `head_len` bytes long, by a parse of the whole
+    /// head: later calls return it again.
+    pub(crate) const fn complete(&mut self, head_len: usize) {
+        self.pos = head_len;
+        self.end = Some(head_len);
     }
 
     /// Total bytes examined so far.
@@ -319,6 +339,10 @@ impl HeadScanner {
         if buf.len() < self.pos {
             self.pos = 0;
             self.lines = 0;
+            self.end = None;
+        }
+        if let Some(end) = self.end {
+            return Ok(Some(end));
         }
         let end = buf.len().min(limits.max_head_size);
         while self.pos < end {
@@ -338,6 +362,7 @@ impl HeadScanner {
             // empty first line is handed on as a head too, for the start-line parser to
             // reject.
             if lf == 1 || (lf >= 3 && buf[lf - 2] == b'\n') {
+                self.end = Some(lf + 1);
                 return Ok(Some(lf + 1));
             }
             self.lines += 1;
@@ -377,19 +402,19 @@ pub(crate) fn parse_http_version(v: &[u8]) -> Option<(u8, u8)> {
     }
 }
 
-/// Parses the header lines of a complete head, from `pos` through the final empty line,
-/// into `out`. `head` must end with CRLF CRLF (as [`HeadScanner`] guarantees), but
+/// Parses the header lines of a head, from `pos` through the final empty line, into
+/// `out`, and returns the length of the head. `head` must end with CRLF CRLF (as [`HeadScanner`] guarantees), but
 /// nothing breaks if it does not.
 pub(crate) fn parse_headers<'a>(
     head: &'a [u8],
     mut pos: usize,
     max_headers: usize,
     out: &mut Vec<Header<'a>>,
-) -> Result<(), HandshakeError> {
+) -> Result<usize, HandshakeError> {
     loop {
         let rest = head.get(pos..).unwrap_or_default();
         match rest {
-            [b'\r', b'\n', ..] => return Ok(()),
+            [b'\r', b'\n', ..] => return Ok(pos + 2),
             // RFC 9112 §5.2: obs-fold; "a server that receives an obs-fold in a request
             // message ... MUST either reject the message by sending a 400 (Bad Request)
             // ... or replace each received obs-fold with one or more SP". We reject.
@@ -457,7 +482,7 @@ mod tests {
             for at in 0..8 {
                 let mut bytes = [b'a'; 8];
                 bytes[at] = b;
-                let w = word(&bytes);
+                let w = word(bytes);
                 let zero = zero_bytes(w);
                 assert_eq!(zero != 0, b == 0, "{b:#x}");
                 if b == 0 {
@@ -472,8 +497,8 @@ mod tests {
         }
         // All bytes flagged exactly, with no carry into neighbours.
         let bytes = [0, 1, 0x1f, 0x20, 0x7f, 0x80, 0x9f, 0];
-        assert_eq!(zero_bytes(word(&bytes)), 0x8000_0000_0000_0080);
-        assert_eq!(control_bytes(word(&bytes)), 0x8000_0000_0080_8080);
+        assert_eq!(zero_bytes(word(bytes)), 0x8000_0000_0000_0080);
+        assert_eq!(control_bytes(word(bytes)), 0x8000_0000_0080_8080);
     }
 
     #[test]

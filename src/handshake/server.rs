@@ -80,11 +80,26 @@ impl RequestParser {
     /// breaks a rule of §4.2.1. Answer it with [`HandshakeError::response`] and close the
     /// connection.
     pub fn parse<'b>(&mut self, buf: &'b [u8]) -> Result<Option<Request<'b>>, HandshakeError> {
+        // Fast path, for a first call that holds the whole head (the usual case): parse
+        // it in one pass. A head that parses without error has CRLF line ends, no more
+        // headers than allowed and ends at its first empty line, so the search below
+        // would find exactly that end. Anything else (incomplete, malformed) takes the
+        // search, which gives the canonical answer; this runs at most once per parse.
+        if self.scanner.is_fresh() && !buf.is_empty() {
+            let window = &buf[..buf.len().min(self.limits.max_head_size)];
+            if let Ok((line, headers, head_len)) = parse_http_head(window, &self.limits) {
+                self.scanner.count(head_len);
+                self.scanner.complete(head_len);
+                return check_request(line, headers, head_len).map(Some);
+            }
+            self.scanner.count(window.len());
+        }
         let Some(head_len) = self.scanner.scan(buf, &self.limits)? else {
             return Ok(None);
         };
         self.parsed += head_len;
-        parse_request_head(&buf[..head_len], &self.limits).map(Some)
+        let (line, headers, head_len) = parse_http_head(&buf[..head_len], &self.limits)?;
+        check_request(line, headers, head_len).map(Some)
     }
 
     /// The limits in use.
@@ -102,15 +117,25 @@ impl RequestParser {
     }
 }
 
-/// Parses a complete request head (ending in CRLF CRLF).
-fn parse_request_head<'b>(
-    head: &'b [u8],
+/// Parses a request head as HTTP/1.1: the request line and the header lines through the
+/// first empty line. Returns them with the length of the head.
+fn parse_http_head<'b>(
+    buf: &'b [u8],
     limits: &HandshakeLimits,
-) -> Result<Request<'b>, HandshakeError> {
-    let (line, headers_at) = split_start_line(head).ok_or(HandshakeError::InvalidRequestLine)?;
+) -> Result<(RequestLine<'b>, Vec<Header<'b>>, usize), HandshakeError> {
+    let (line, headers_at) = split_start_line(buf).ok_or(HandshakeError::InvalidRequestLine)?;
     let line = RequestLine::parse(line)?;
     let mut headers = Vec::with_capacity(16);
-    parse_headers(head, headers_at, limits.max_headers, &mut headers)?;
+    let head_len = parse_headers(buf, headers_at, limits.max_headers, &mut headers)?;
+    Ok((line, headers, head_len))
+}
+
+/// Checks the WebSocket rules of §4.2.1 on a parsed head.
+fn check_request<'b>(
+    line: RequestLine<'b>,
+    headers: Vec<Header<'b>>,
+    head_len: usize,
+) -> Result<Request<'b>, HandshakeError> {
     let mut check = RequestCheck::default();
     for h in &headers {
         check.header(h.name_bytes(), h.value());
@@ -122,7 +147,7 @@ fn parse_request_head<'b>(
         query: line.query,
         headers,
         upgrade,
-        consumed: head.len(),
+        consumed: head_len,
     })
 }
 
@@ -284,7 +309,7 @@ impl<'b> Request<'b> {
         self.headers
             .iter()
             .filter(move |h| h.is(name))
-            .map(|h| h.value())
+            .map(Header::value)
     }
 
     /// All header fields, in the order received.
