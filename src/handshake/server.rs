@@ -152,6 +152,7 @@ fn check_request<'b>(
 }
 
 /// `request-line = method SP request-target SP HTTP-version` (RFC 9112 §3).
+#[derive(Clone, Copy)]
 struct RequestLine<'b> {
     target: &'b str,
     path: &'b str,
