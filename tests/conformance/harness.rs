@@ -245,11 +245,11 @@ impl Ev {
 
     pub fn from_event(event: Event) -> Ev {
         match event {
-            Event::Text(t) => Ev::Text(Bytes::copy_from_slice(t.as_bytes())),
+            Event::Text(t) => Ev::Text(t.into_bytes()),
             Event::Binary(b) => Ev::Binary(b),
             Event::Ping(p) => Ev::Ping(p),
             Event::Pong(p) => Ev::Pong(p),
-            Event::Close(c) => Ev::Close(c.code.0, Bytes::copy_from_slice(c.reason.as_bytes())),
+            Event::Close(c) => Ev::Close(c.code.0, c.reason.into_bytes()),
             Event::Fragment(f) => Ev::Fragment {
                 kind: f.kind,
                 data: f.data,
