@@ -826,6 +826,16 @@ fn bare_lf_line_endings_are_rejected() {
     let crlf_then_lf = request_with("X-A: 1\nX-B: 2\r\n");
     assert_eq!(parse_err(&crlf_then_lf), HandshakeError::BareLineFeed);
     assert_eq!(parse_err(b"\n"), HandshakeError::BareLineFeed);
+    // A bare LF ending the request line of an otherwise complete head (found by the
+    // split property below: the one-pass path must agree with the search).
+    let mut bytes = request_with("");
+    bytes[18] = b'x'; // "GET /chat HTTP/1.1\r\n" -> "GET /chat HTTP/1.1x\n"
+    assert_eq!(&bytes[15..20], b"1.1x\n");
+    assert_eq!(parse_err(&bytes), HandshakeError::BareLineFeed);
+    assert_eq!(
+        feed_bytewise(&bytes, HandshakeLimits::DEFAULT),
+        Outcome::Failed(HandshakeError::BareLineFeed)
+    );
     assert_eq!(HandshakeError::BareLineFeed.status(), 400);
 }
 

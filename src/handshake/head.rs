@@ -382,12 +382,14 @@ impl HeadScanner {
     }
 }
 
-/// Splits a complete head into its start line (without CRLF) and the offset of the first
-/// header line.
+/// Splits a head into its start line (without CRLF) and the offset of the first header
+/// line. `None` if the first line does not end in CRLF.
 pub(crate) fn split_start_line(head: &[u8]) -> Option<(&[u8], usize)> {
     let lf = find_lf(head)?;
-    let line = head.get(..lf.checked_sub(1)?)?;
-    Some((line, lf + 1))
+    match head.get(..lf)? {
+        [line @ .., b'\r'] => Some((line, lf + 1)),
+        _ => None,
+    }
 }
 
 /// Parses `HTTP/x.y` (RFC 9112 §2.3) into (major, minor).

@@ -4,8 +4,9 @@
 //!
 //! Feed the bytes received so far to a [`RequestParser`] until it returns a [`Request`];
 //! answer with [`Request::accept`] (a 101 with `Sec-WebSocket-Accept`, the chosen
-//! subprotocol and extensions) or, on a [`HandshakeError`], with
-//! [`HandshakeError::response`] (400, 405, 426 with `Sec-WebSocket-Version: 13`, or 431).
+//! subprotocol and extensions) or, on a [`HandshakeError`](crate::HandshakeError),
+//! with [`HandshakeError::response`](crate::HandshakeError::response) (400, 405, 426
+//! with `Sec-WebSocket-Version: 13`, or 431).
 //! Bytes after [`Request::consumed`] are frames, for the connection.
 //!
 //! ```

@@ -499,7 +499,7 @@ fn ascii(value: &[u8]) -> &str {
 
 /// The WebSocket header fields of a valid opening request (§4.2.1), from
 /// [`RequestParser`] (via [`Request::upgrade`]) or [`validate_request_headers`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct UpgradeRequest<'a> {
     /// INVARIANT: `host`, `origin` and `key` passed `is_printable` (so are ASCII).
     host: &'a [u8],
@@ -555,6 +555,24 @@ impl<'a> UpgradeRequest<'a> {
             extensions: Vec::new(),
             headers: Vec::new(),
         }
+    }
+}
+
+impl core::fmt::Debug for UpgradeRequest<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UpgradeRequest")
+            .field("host", &self.host())
+            .field("origin", &self.origin())
+            .field("key", &self.key())
+            .field(
+                "subprotocols",
+                &ext::tokens(&self.protocols).collect::<Vec<_>>(),
+            )
+            .field(
+                "extensions",
+                &self.extensions().map(|e| e.as_str()).collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 
