@@ -399,6 +399,7 @@ impl Client {
                 write(stream, &out).await?;
             }
             if ws.should_close_transport() {
+                linger(stream).await;
                 return result;
             }
             if ws.state() == ConnectionState::Closing && close_deadline.is_none() {
@@ -486,6 +487,28 @@ async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// Closes our side of the TCP connection and discards what the peer still sends until it
+/// closes its side too (bounded in time and bytes). Closing a socket with unread bytes
+/// makes the kernel send a reset, which can destroy the close frame just written before
+/// the peer reads it: a client whose message was refused with 1009 while it was still
+/// sending would see 1006 instead.
+async fn linger(stream: &mut TcpStream) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut scratch = vec![0u8; 16 * 1024];
+    let mut budget = 1usize << 20;
+    let _ = timeout(Duration::from_secs(2), async {
+        while budget > 0 {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => budget = budget.saturating_sub(n),
+            }
+        }
+    })
+    .await;
 }
 
 /// Writes all of `bytes`, giving up on a peer that accepts none for [`WRITE_TIMEOUT`].
