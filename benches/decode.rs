@@ -189,8 +189,9 @@ fn bench_input(c: &mut Criterion, input: &Input) {
 
     // Ours, fed as a socket read loop would feed it: read at most `READ_SIZE` bytes (the
     // size tungstenite reads) into the buffer's spare capacity, decode until the decoder
-    // needs more, repeat. The decoder reserves room for a whole frame once it has seen
-    // its header, as our docs suggest the caller rely on.
+    // needs more, repeat. Once the decoder has seen a header it grows the buffer toward
+    // the frame (at most 64 KiB ahead of the bytes received); `reserve` here makes room
+    // for the next read, as a caller's read loop would.
     let decoder = FrameDecoder::new(input.receiver).max_payload_len(64 << 20);
     let mut buf = BytesMut::new();
     group.bench_function("rfc6455", |b| {
