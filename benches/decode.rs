@@ -18,8 +18,9 @@
 //! - `rfc6455_in_buffer`: the input is already in the decoder's buffer (copied there in
 //!   untimed setup), so only header parsing, unmasking and splitting are timed; this is
 //!   the figure to hold against `memcpy`;
-//! - `rfc6455_borrowed`: not an API we offer, a measurement: the same copy-in, then
-//!   `decode_header` and `apply_mask` over a plain slice, with no `Bytes` per payload;
+//! - `rfc6455_borrowed`: the same copy-in, then `FrameDecoder::decode_slice`, which
+//!   unmasks in place and lends each payload out of the caller's buffer: no `Bytes` (and
+//!   so no reference count) per payload;
 //! - `memcpy`: `copy_from_slice` of the same payload bytes, one pass over them.
 //!
 //! Every function asserts the frame count and a checksum of the payloads it decoded, so a
@@ -34,7 +35,7 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rfc6455::Role;
-use rfc6455::frame::{Frame, FrameDecoder, OpCode, apply_mask};
+use rfc6455::frame::{Frame, FrameDecoder, OpCode};
 
 /// The masking key of every masked frame: any non-zero key works; this is §5.7's.
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -243,19 +244,9 @@ fn bench_input(c: &mut Criterion, input: &Input) {
             raw.extend_from_slice(black_box(&input.wire));
             let mut check = Check::default();
             let mut pos = 0;
-            while let Some((header, header_len)) =
-                decoder.decode_header(&raw[pos..]).expect("valid frames")
-            {
-                let start = pos + header_len;
-                let end = start + usize::try_from(header.payload_len).expect("fits");
-                let Some(payload) = raw.get_mut(start..end) else {
-                    break;
-                };
-                if let Some(key) = header.mask {
-                    apply_mask(payload, key, 0);
-                }
-                check.add(payload);
-                pos = end;
+            while let Some(frame) = decoder.decode_slice(&mut raw[pos..]).expect("valid frames") {
+                check.add(frame.payload);
+                pos += frame.consumed;
             }
             assert_eq!(pos, raw.len());
             assert_eq!(check, expected);

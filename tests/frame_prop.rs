@@ -157,12 +157,25 @@ fn limit() -> impl Strategy<Value = u64> {
 
 /// Decodes `input` until the decoder needs more or fails, checking the contract on the
 /// way: an error or "need more" leaves the buffer alone; a frame consumes exactly its
-/// header and payload, and respects the limit.
+/// header and payload, and respects the limit. `decode_slice` (in place, borrowed) gives
+/// the same result as `decode` at every step.
 fn check_decode_contract(decoder: FrameDecoder, input: &[u8]) -> Result<(), TestCaseError> {
     let mut buf = BytesMut::from(input);
     loop {
         let before = buf.clone();
-        match decoder.decode(&mut buf) {
+        let mut in_place = before.to_vec();
+        let sliced = decoder
+            .decode_slice(&mut in_place)
+            .map(|f| f.map(|f| (f.header, f.payload.to_vec(), f.consumed)));
+        let decoded = decoder.decode(&mut buf);
+        prop_assert_eq!(
+            sliced,
+            decoded.clone().map(|f| f.map(|f| {
+                let consumed = before.len() - buf.len();
+                (f.header, f.payload.to_vec(), consumed)
+            }))
+        );
+        match decoded {
             Ok(Some(frame)) => {
                 let (header, header_len) = decoder
                     .decode_header(&before)

@@ -75,6 +75,7 @@ impl FrameDecoder {
     /// set without an extension, fragmented or oversized control frame (§5.5), the mask
     /// bit wrong for the role (§5.1), a 64-bit length with its top bit set or a length not
     /// minimally encoded (§5.2), a payload over the limit.
+    #[inline]
     pub fn decode_header(&self, buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
         let [b0, b1, ..] = *buf else {
             return Ok(None);
@@ -166,6 +167,62 @@ impl FrameDecoder {
         Ok(Some((header, pos)))
     }
 
+    /// Decodes one whole frame from the front of `buf` without allocating: the payload is
+    /// unmasked where it lies and returned borrowed, with the number of bytes the frame
+    /// took. Returns `Ok(None)` if `buf` does not hold a whole frame yet; nothing is
+    /// changed then.
+    ///
+    /// This is the lowest layer, for callers that manage their own buffer (a proxy, an
+    /// embedded device, a custom message layer); [`FrameDecoder::decode`] is the same
+    /// decoding over a `BytesMut`, handing each payload out as `Bytes`.
+    ///
+    /// ```
+    /// use rfc6455::Role;
+    /// use rfc6455::frame::{FrameDecoder, OpCode};
+    ///
+    /// // §5.7: a fragmented unmasked text message, "Hel" then "lo", from a server.
+    /// let mut buf = [0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f];
+    /// let decoder = FrameDecoder::new(Role::Client);
+    /// let first = decoder.decode_slice(&mut buf)?.expect("a whole frame");
+    /// assert_eq!((first.header.opcode, first.header.fin, &first.payload[..]), (OpCode::Text, false, &b"Hel"[..]));
+    /// let used = first.consumed;
+    /// let second = decoder.decode_slice(&mut buf[used..])?.expect("a whole frame");
+    /// assert_eq!((second.header.opcode, &second.payload[..]), (OpCode::Continuation, &b"lo"[..]));
+    /// # Ok::<(), rfc6455::ProtocolError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`FrameDecoder::decode_header`]; `buf` is left as it was.
+    #[inline]
+    pub fn decode_slice<'b>(
+        &self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<FrameRef<'b>>, ProtocolError> {
+        let Some((header, header_len)) = self.decode_header(buf)? else {
+            return Ok(None);
+        };
+        let Some(end) = usize::try_from(header.payload_len)
+            .ok()
+            .and_then(|len| header_len.checked_add(len))
+        else {
+            return Err(ProtocolError::FrameTooLarge {
+                len: header.payload_len,
+                max: self.max_payload_len,
+            });
+        };
+        let Some(payload) = buf.get_mut(header_len..end) else {
+            return Ok(None);
+        };
+        if let Some(key) = header.mask {
+            apply_mask(payload, key, 0);
+        }
+        Ok(Some(FrameRef {
+            header,
+            payload,
+            consumed: end,
+        }))
+    }
+
     /// Decodes one whole frame from the front of `buf`, or returns `Ok(None)` if `buf`
     /// does not hold one yet.
     ///
@@ -204,6 +261,18 @@ impl FrameDecoder {
             payload: payload.freeze(),
         }))
     }
+}
+
+/// A frame decoded in place by [`FrameDecoder::decode_slice`]: its payload, unmasked,
+/// borrowed from the caller's buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FrameRef<'b> {
+    /// The frame header; `mask` records the key the payload was unmasked with.
+    pub header: FrameHeader,
+    /// The payload, unmasked in place.
+    pub payload: &'b mut [u8],
+    /// How many bytes of the buffer the frame took, header included.
+    pub consumed: usize,
 }
 
 /// The most spare capacity reserved ahead of bytes that have not arrived yet: a peer that
