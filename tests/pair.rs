@@ -221,8 +221,8 @@ fn run(
         Close::Code(code, reason) => {
             closer.conn.close(CloseCode(*code), reason).unwrap();
             other.expected.push(Ev::close(*code, reason));
-            // The echo carries the code, not the reason.
-            closer.expected.push(Ev::close(*code, ""));
+            // The echo carries the code and the reason (§5.5.1).
+            closer.expected.push(Ev::close(*code, reason));
         }
         Close::NoStatus => {
             closer.conn.close_without_status().unwrap();

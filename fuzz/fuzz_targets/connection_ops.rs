@@ -175,8 +175,8 @@ fn deliver(from: &mut Side, to: &mut Side, n: usize) {
                 match event {
                     Event::Ping(payload) if was_open => to.held_pongs.push(Event::Pong(payload)),
                     Event::Close(close) if was_open => {
-                        // The echo carries the code, not the reason (§5.5.1).
-                        to.expect_close(close.code, "");
+                        // The echo carries the code and the reason (§5.5.1).
+                        to.expect_close(close.code, &close.reason);
                     }
                     _ => {}
                 }

@@ -484,7 +484,10 @@ impl Connection {
     /// §5.5.1: "If an endpoint receives a Close frame and did not previously send a Close
     /// frame, the endpoint MUST send a Close frame in response. ... It SHOULD do so as
     /// soon as practical." The echo carries the same status code (§5.5.1: "typically
-    /// echoes the status code it received").
+    /// echoes the status code it received") and the same reason: a browser shows the
+    /// reason in our close frame as `CloseEvent.reason`, and tungstenite, Python
+    /// `websockets` and Node `ws` echo it too. An empty close is answered with an empty
+    /// close.
     fn on_close_frame(&mut self, payload: &Bytes) -> Result<Event, ProtocolError> {
         let parsed = parse_close_payload(payload)?;
         let close = match parsed {
@@ -499,12 +502,9 @@ impl Connection {
         };
         if self.state == State::Open {
             self.flush_pongs();
-            let mut body = Vec::with_capacity(2);
-            // The code was checked by parse_close_payload; echoing it cannot fail.
-            let echo = parsed.map(|(code, _)| (code, ""));
-            if encode_close_payload(echo, &mut body).is_ok() {
-                self.push_frame(true, OpCode::Close, &body);
-            }
+            // The payload was checked by parse_close_payload: a valid code and UTF-8
+            // reason within 125 bytes, so it is a valid close payload for us to send.
+            self.push_frame(true, OpCode::Close, payload);
         }
         self.out.drop_pongs();
         self.state = State::Closed;

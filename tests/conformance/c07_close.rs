@@ -1,5 +1,5 @@
 //! Autobahn 7.x: the closing handshake (§5.5.1, §7). A peer's close is echoed with its
-//! status code (no reason); nothing is processed after it; close payloads are checked:
+//! status code and reason; nothing is processed after it; close payloads are checked:
 //! 1 byte → 1002, a code that may not be sent (§7.4) → 1002, a reason that is not UTF-8
 //! → 1007, over 125 bytes → 1002.
 

@@ -477,7 +477,7 @@ pub fn assert_bytes_eq(what: &str, got: &[u8], want: &[u8]) {
 /// The expected outgoing bytes follow from the expected events, as the echo endpoint
 /// produces them: each text or binary message echoed in
 /// frames of `max_send_frame_size`, each ping answered by a pong with its payload
-/// (§5.5.2), the peer's close echoed with its code and no reason (§5.5.1), and a protocol
+/// (§5.5.2), the peer's close echoed with its code and reason (§5.5.1), and a protocol
 /// error answered by a close with its code (§7.1.7, §7.4.1) unless a close was already
 /// exchanged. Nothing is sent after the close.
 pub struct Case {
@@ -560,12 +560,12 @@ impl Case {
                 Ev::Ping(p) if open && self.config.auto_pong => {
                     w.frame(FIN | PONG, p);
                 }
-                Ev::Close(code, _) => {
+                Ev::Close(code, reason) => {
                     if open {
                         if *code == 1005 {
                             w.close_empty();
                         } else {
-                            w.close(*code, "");
+                            w.close(*code, reason);
                         }
                     }
                     open = false;
