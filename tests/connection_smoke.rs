@@ -30,7 +30,10 @@ fn smoke() {
         other => panic!("{other:?}"),
     }
     assert_eq!(s.state(), ConnectionState::Closed);
-    assert_eq!(s.take_outgoing(), vec![0x8a, 1, b'p', 0x88, 3, 0x03, 0xe8, b'x']);
+    assert_eq!(
+        s.take_outgoing(),
+        vec![0x8a, 1, b'p', 0x88, 3, 0x03, 0xe8, b'x']
+    );
     assert!(s.should_close_transport());
 }
 
