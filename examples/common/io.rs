@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rfc6455::Connection;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 
 /// Room to make in the receive buffer before each read, so that a read is never tiny.
 const READ_RESERVE: usize = 64 * 1024;
@@ -71,4 +72,13 @@ where
         }
     };
     let _ = tokio::time::timeout(linger, drain).await;
+}
+
+/// Sleeps until `deadline`, or for ever without one: a timer branch for `select!` that
+/// is not always armed.
+pub async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }

@@ -16,9 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, timeout};
 
-use super::io::{close_gracefully, read_some, write_out};
+use super::io::{close_gracefully, read_some, sleep_until_some, write_out};
 
 /// How the echo server behaves. [`EchoOptions::default`] is what `echo` runs with.
 #[derive(Debug, Clone)]
@@ -369,12 +369,5 @@ async fn echo(
                 }
             }
         }
-    }
-}
-
-async fn sleep_until_some(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
