@@ -79,19 +79,31 @@ pub fn accept_key(key: &[u8]) -> AcceptKey {
 }
 
 /// Whether `key` is base64 (RFC 4648 §4, with padding) of exactly 16 bytes (§4.2.1 item
-/// 5). Such a key is always 24 characters ending in `==`.
+/// 5), checked on its shape without decoding: 16 bytes are 128 bits, 21 characters of 6
+/// bits and 2 bits in a 22nd, whose 4 low bits must be zero (RFC 4648 §3.5: only keys
+/// that some 16 bytes encode to), then the padding `==`.
 pub(crate) fn is_valid_key(key: &[u8]) -> bool {
-    if key.len() != 24 {
-        return false;
+    match key {
+        [sextets @ .., last, b'=', b'='] if key.len() == 24 => {
+            // Branch-free over the 21 characters: keys are almost always valid.
+            sextets.iter().fold(true, |ok, &b| ok & BASE64[b as usize])
+                && matches!(last, b'A' | b'Q' | b'g' | b'w')
+        }
+        _ => false,
     }
-    let mut decoded = [0u8; 18];
-    // The standard engine rejects a non-canonical final character, so only keys that
-    // some 16 bytes encode to are accepted.
-    matches!(
-        base64::engine::general_purpose::STANDARD.decode_slice(key, &mut decoded),
-        Ok(16)
-    )
 }
+
+/// `BASE64[b]`: `b` is in the RFC 4648 §4 alphabet.
+static BASE64: [bool; 256] = {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < alphabet.len() {
+        table[alphabet[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -116,5 +128,29 @@ mod tests {
         assert!(!is_valid_key(b"AAAAAAAAAAAAAAAAAAAAA*=="));
         assert!(!is_valid_key(b"AAAAAAAAAAAAAAAAAAAAAB=="));
         assert!(!is_valid_key(b""));
+    }
+
+    #[test]
+    fn key_shape_check_matches_decoding() {
+        let decodes_to_16 = |key: &[u8]| {
+            let mut decoded = [0u8; 18];
+            key.len() == 24
+                && matches!(
+                    base64::engine::general_purpose::STANDARD.decode_slice(key, &mut decoded),
+                    Ok(16)
+                )
+        };
+        let valid = *b"dGhlIHNhbXBsZSBub25jZQ==";
+        for at in 0..24 {
+            for b in 0..=255u8 {
+                let mut key = valid;
+                key[at] = b;
+                assert_eq!(is_valid_key(&key), decodes_to_16(&key), "{key:?}");
+            }
+        }
+        for len in 0..30 {
+            let key = alloc::vec![b'A'; len];
+            assert_eq!(is_valid_key(&key), decodes_to_16(&key), "{len}");
+        }
     }
 }

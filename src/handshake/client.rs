@@ -243,7 +243,13 @@ impl ClientHandshake {
         let (line, headers_at) = split_start_line(head).ok_or(HandshakeError::InvalidStatusLine)?;
         let status = StatusLine::parse(line)?;
         let mut headers = Vec::with_capacity(8);
-        parse_headers(head, headers_at, self.limits.max_headers, &mut headers)?;
+        parse_headers(
+            head,
+            headers_at,
+            self.limits.max_headers,
+            &mut headers,
+            &mut (),
+        )?;
         if status.code != 101 {
             return Err(HandshakeError::Rejected(Box::new(RejectedResponse {
                 status: status.code,
@@ -342,7 +348,7 @@ impl<'a> ResponseCheck<'a> {
                 self.upgrade = Some(self.upgrade.unwrap_or(true) && ok);
             }
             // §4.1 response item 3: a token that matches "Upgrade".
-            10 if is("connection") => self.connection |= list_has_token(value, "upgrade"),
+            10 if is("connection") => self.connection |= list_has_token(value, b"upgrade"),
             20 if is("sec-websocket-accept") => {
                 self.accept = Some(value);
                 self.accept_count += 1;

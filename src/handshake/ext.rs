@@ -68,14 +68,54 @@ fn ascii(s: &[u8]) -> &str {
 
 /// Whether `value` is `1#token` (§4.3 `Sec-WebSocket-Protocol-Client`).
 pub(crate) fn is_token_list(value: &[u8]) -> bool {
+    is_list_of(value, token_end)
+}
+
+/// Whether `value` is `1#element`, where `element_end` parses one element from a given
+/// index and returns the index after it: one pass, no allocation. RFC 9110 §5.6.1: OWS
+/// around the commas, empty elements allowed, at least one element.
+#[inline]
+fn is_list_of(value: &[u8], element_end: impl Fn(&[u8], usize) -> Option<usize>) -> bool {
     let mut any = false;
-    for item in list_items(value) {
-        if !is_token(item) {
-            return false;
+    let mut i = 0;
+    loop {
+        i = ows_end(value, i);
+        match value.get(i) {
+            None => return any,
+            Some(b',') => i += 1,
+            Some(_) => {
+                let Some(end) = element_end(value, i) else {
+                    return false;
+                };
+                any = true;
+                i = ows_end(value, end);
+                match value.get(i) {
+                    None => return true,
+                    Some(b',') => i += 1,
+                    Some(_) => return false,
+                }
+            }
         }
-        any = true;
     }
-    any
+}
+
+/// The index after the token starting at `i`, if there is one.
+#[inline]
+fn token_end(s: &[u8], mut i: usize) -> Option<usize> {
+    let start = i;
+    while s.get(i).is_some_and(|&b| TOKEN[b as usize]) {
+        i += 1;
+    }
+    (i > start).then_some(i)
+}
+
+/// The index after the optional whitespace starting at `i`.
+#[inline]
+fn ows_end(s: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t') = s.get(i) {
+        i += 1;
+    }
+    i
 }
 
 /// The tokens of validated token lists.
@@ -85,14 +125,7 @@ pub(crate) fn tokens<'a: 's, 's>(values: &'s ValueList<'a>) -> impl Iterator<Ite
 
 /// Whether `value` is a §9.1 `extension-list`.
 pub(crate) fn is_extension_list(value: &[u8]) -> bool {
-    let mut any = false;
-    for item in list_items(value) {
-        if !is_extension(item) {
-            return false;
-        }
-        any = true;
-    }
-    any
+    is_list_of(value, extension_end)
 }
 
 /// The extensions of validated extension lists.
@@ -102,75 +135,48 @@ pub(crate) fn extensions<'a: 's, 's>(
     values.items().filter_map(parse_extension)
 }
 
-/// Whether `item` (trimmed, non-empty) is one §9.1 `extension`, in one pass over the
-/// bytes with no allocation:
+/// Whether `item` (trimmed, non-empty) is one §9.1 `extension`.
+fn is_extension(item: &[u8]) -> bool {
+    extension_end(item, 0) == Some(item.len())
+}
+
+/// The index after the §9.1 `extension` starting at `i` and the whitespace after it, if
+/// there is one, in one pass over the bytes with no allocation:
 ///
 /// ```text
 /// token *( OWS ";" OWS token [ OWS "=" OWS ( token / quoted-string ) ] ) OWS
 /// ```
-fn is_extension(item: &[u8]) -> bool {
-    fn token(item: &[u8], i: &mut usize) -> bool {
-        let start = *i;
-        while item.get(*i).is_some_and(|&b| TOKEN[b as usize]) {
-            *i += 1;
-        }
-        *i > start
-    }
-    fn ows(item: &[u8], i: &mut usize) {
-        while let Some(b' ' | b'\t') = item.get(*i) {
-            *i += 1;
-        }
-    }
-    /// A quoted string that unescapes to a token (§9.1); RFC 9110 §5.6.4: quoted-pair =
-    /// "\" ( HTAB / SP / VCHAR / obs-text ), of which only a tchar can be part of a token.
-    fn quoted_token(item: &[u8], i: &mut usize) -> bool {
-        *i += 1; // the opening DQUOTE
-        let start = *i;
+fn extension_end(s: &[u8], i: usize) -> Option<usize> {
+    /// The index after a quoted string starting at `i` (on its DQUOTE) that unescapes to
+    /// a token (§9.1); RFC 9110 §5.6.4: quoted-pair = "\" ( HTAB / SP / VCHAR /
+    /// obs-text ), of which only a tchar can be part of a token.
+    fn quoted_token_end(s: &[u8], mut i: usize) -> Option<usize> {
+        i += 1; // the opening DQUOTE
+        let start = i;
         loop {
-            match item.get(*i) {
-                Some(b'"') => {
-                    *i += 1;
-                    return *i - 1 > start;
-                }
-                Some(b'\\') if item.get(*i + 1).is_some_and(|&b| TOKEN[b as usize]) => {
-                    *i += 2;
-                }
-                Some(&b) if TOKEN[b as usize] => *i += 1,
-                _ => return false,
+            match s.get(i) {
+                Some(b'"') => return (i > start).then_some(i + 1),
+                Some(b'\\') if s.get(i + 1).is_some_and(|&b| TOKEN[b as usize]) => i += 2,
+                Some(&b) if TOKEN[b as usize] => i += 1,
+                _ => return None,
             }
         }
     }
 
-    let mut i = 0;
-    if !token(item, &mut i) {
-        return false;
-    }
-    ows(item, &mut i);
-    while i < item.len() {
-        if item[i] != b';' {
-            return false;
-        }
-        i += 1;
-        ows(item, &mut i);
-        if !token(item, &mut i) {
-            return false;
-        }
-        ows(item, &mut i);
-        if item.get(i) == Some(&b'=') {
-            i += 1;
-            ows(item, &mut i);
-            let value_ok = if item.get(i) == Some(&b'"') {
-                quoted_token(item, &mut i)
+    let mut i = ows_end(s, token_end(s, i)?);
+    while s.get(i) == Some(&b';') {
+        i = ows_end(s, token_end(s, ows_end(s, i + 1))?);
+        if s.get(i) == Some(&b'=') {
+            i = ows_end(s, i + 1);
+            i = if s.get(i) == Some(&b'"') {
+                quoted_token_end(s, i)?
             } else {
-                token(item, &mut i)
+                token_end(s, i)?
             };
-            if !value_ok {
-                return false;
-            }
-            ows(item, &mut i);
+            i = ows_end(s, i);
         }
     }
-    true
+    Some(i)
 }
 
 /// Parses one `extension` (trimmed, non-empty) of an `extension-list` (§9.1).

@@ -7,8 +7,8 @@ use alloc::vec::Vec;
 use super::accept::{AcceptKey, accept_key, is_valid_key};
 use super::ext::{self, Extension, ValueList};
 use super::head::{
-    HeadScanner, Header, find_header, is_token, is_value, list_has_token, parse_headers,
-    parse_http_version, split_start_line, trim_ows,
+    FieldVisitor, HeadScanner, Header, eq_lowercase, find_header, is_token, is_value,
+    list_has_token, parse_headers, parse_http_version, split_start_line, trim_ows,
 };
 use crate::{HandshakeError, HandshakeLimits, UsageError};
 
@@ -87,10 +87,10 @@ impl RequestParser {
         // search, which gives the canonical answer; this runs at most once per parse.
         if self.scanner.is_fresh() && !buf.is_empty() {
             let window = &buf[..buf.len().min(self.limits.max_head_size)];
-            if let Ok((line, headers, head_len)) = parse_http_head(window, &self.limits) {
-                self.scanner.count(head_len);
-                self.scanner.complete(head_len);
-                return check_request(line, headers, head_len).map(Some);
+            if let Ok(head) = parse_http_head(window, &self.limits) {
+                self.scanner.count(head.len);
+                self.scanner.complete(head.len);
+                return head.check().map(Some);
             }
             self.scanner.count(window.len());
         }
@@ -98,8 +98,9 @@ impl RequestParser {
             return Ok(None);
         };
         self.parsed += head_len;
-        let (line, headers, head_len) = parse_http_head(&buf[..head_len], &self.limits)?;
-        check_request(line, headers, head_len).map(Some)
+        parse_http_head(&buf[..head_len], &self.limits)?
+            .check()
+            .map(Some)
     }
 
     /// The limits in use.
@@ -117,38 +118,53 @@ impl RequestParser {
     }
 }
 
+/// A request head parsed as HTTP/1.1, with its WebSocket header fields gathered.
+struct Head<'b> {
+    line: RequestLine<'b>,
+    headers: Vec<Header<'b>>,
+    fields: RequestCheck<'b>,
+    /// The bytes the head took.
+    len: usize,
+}
+
 /// Parses a request head as HTTP/1.1: the request line and the header lines through the
-/// first empty line. Returns them with the length of the head.
+/// first empty line, in one pass that also gathers the fields §4.2.1 checks.
 fn parse_http_head<'b>(
     buf: &'b [u8],
     limits: &HandshakeLimits,
-) -> Result<(RequestLine<'b>, Vec<Header<'b>>, usize), HandshakeError> {
+) -> Result<Head<'b>, HandshakeError> {
     let (line, headers_at) = split_start_line(buf).ok_or(HandshakeError::InvalidRequestLine)?;
     let line = RequestLine::parse(line)?;
     let mut headers = Vec::with_capacity(16);
-    let head_len = parse_headers(buf, headers_at, limits.max_headers, &mut headers)?;
-    Ok((line, headers, head_len))
+    let mut fields = RequestCheck::default();
+    let len = parse_headers(
+        buf,
+        headers_at,
+        limits.max_headers,
+        &mut headers,
+        &mut fields,
+    )?;
+    Ok(Head {
+        line,
+        headers,
+        fields,
+        len,
+    })
 }
 
-/// Checks the WebSocket rules of §4.2.1 on a parsed head.
-fn check_request<'b>(
-    line: RequestLine<'b>,
-    headers: Vec<Header<'b>>,
-    head_len: usize,
-) -> Result<Request<'b>, HandshakeError> {
-    let mut check = RequestCheck::default();
-    for h in &headers {
-        check.header(h.name_bytes(), h.value());
+impl<'b> Head<'b> {
+    /// Checks the WebSocket rules of §4.2.1.
+    fn check(self) -> Result<Request<'b>, HandshakeError> {
+        let upgrade = self.fields.finish()?;
+        Ok(Request {
+            target: self.line.target,
+            path: self.line.path,
+            query: self.line.query,
+            headers: self.headers,
+            upgrade,
+            consumed: self.len,
+        })
     }
-    let upgrade = check.finish()?;
-    Ok(Request {
-        target: line.target,
-        path: line.path,
-        query: line.query,
-        headers,
-        upgrade,
-        consumed: head_len,
-    })
 }
 
 /// `request-line = method SP request-target SP HTTP-version` (RFC 9112 §3).
@@ -161,16 +177,21 @@ struct RequestLine<'b> {
 
 impl<'b> RequestLine<'b> {
     fn parse(line: &'b [u8]) -> Result<Self, HandshakeError> {
-        let mut parts = line.splitn(3, |&b| b == b' ');
-        let (Some(method), Some(target), Some(version)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(HandshakeError::InvalidRequestLine);
+        // The method is a token up to the first SP; the request target is visible ASCII
+        // (RFC 9112 §3.2, RFC 3986 characters) up to the second; the version is the rest.
+        let (method, rest) = if let [b'G', b'E', b'T', b' ', rest @ ..] = line {
+            (&line[..3], rest)
+        } else {
+            let sp = line.iter().position(|&b| b == b' ');
+            let sp = sp.ok_or(HandshakeError::InvalidRequestLine)?;
+            (&line[..sp], &line[sp + 1..])
         };
-        // The request target is visible ASCII (RFC 9112 §3.2, RFC 3986 characters).
-        let target_ok = !target.is_empty() && target.iter().all(|&b| b.is_ascii_graphic());
-        let version = parse_http_version(version);
-        let (Some(version), true, true) = (version, is_token(method), target_ok) else {
+        let target_len = rest.iter().position(|&b| !b.is_ascii_graphic());
+        let (target, version) = match target_len {
+            Some(len) if len > 0 && rest[len] == b' ' => (&rest[..len], &rest[len + 1..]),
+            _ => return Err(HandshakeError::InvalidRequestLine),
+        };
+        let (Some(version), true) = (parse_http_version(version), is_token(method)) else {
             return Err(HandshakeError::InvalidRequestLine);
         };
         // §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
@@ -368,7 +389,9 @@ where
 {
     let mut check = RequestCheck::default();
     for (name, value) in headers {
-        check.header(name.as_ref(), trim_ows(value.as_ref()));
+        if let Some(field) = RequestCheck::field(name.as_ref()) {
+            check.visit(field, trim_ows(value.as_ref()));
+        }
     }
     check.finish()
 }
@@ -404,29 +427,67 @@ struct RequestCheck<'a> {
     extensions: ValueList<'a>,
 }
 
-impl<'a> RequestCheck<'a> {
-    /// Records one header field; `value` is already trimmed.
-    fn header(&mut self, name: &[u8], value: &'a [u8]) {
-        let is = |expected: &str| name.eq_ignore_ascii_case(expected.as_bytes());
+/// The request header fields §4.2.1 looks at.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Host,
+    Origin,
+    Upgrade,
+    Connection,
+    Key,
+    Version,
+    Protocol,
+    Extensions,
+}
+
+impl<'a> FieldVisitor<'a> for RequestCheck<'a> {
+    type Field = Field;
+
+    #[inline]
+    fn field(name: &[u8]) -> Option<Field> {
         // Dispatch on length first: most header fields match none of these.
-        match name.len() {
-            4 if is("host") => self.host.see(value),
-            6 if is("origin") => self.origin.see(value),
+        let (field, eq) = match name.len() {
+            4 => (Field::Host, eq_lowercase(name, b"host")),
+            6 => (Field::Origin, eq_lowercase(name, b"origin")),
+            7 => (Field::Upgrade, eq_lowercase(name, b"upgrade")),
+            10 => (Field::Connection, eq_lowercase(name, b"connection")),
+            17 => (Field::Key, eq_lowercase(name, b"sec-websocket-key")),
+            21 => (Field::Version, eq_lowercase(name, b"sec-websocket-version")),
+            22 => (
+                Field::Protocol,
+                eq_lowercase(name, b"sec-websocket-protocol"),
+            ),
+            24 => (
+                Field::Extensions,
+                eq_lowercase(name, b"sec-websocket-extensions"),
+            ),
+            _ => return None,
+        };
+        eq.then_some(field)
+    }
+
+    /// Records one header field; `value` is already trimmed.
+    #[inline]
+    fn visit(&mut self, field: Field, value: &'a [u8]) {
+        match field {
+            Field::Host => self.host.see(value),
+            Field::Origin => self.origin.see(value),
             // §4.2.1 item 3: "An |Upgrade| header field containing the value
             // "websocket", treated as an ASCII case-insensitive value." Several lines
             // or a list (`websocket, h2c`) are fine.
-            7 if is("upgrade") => self.upgrade |= list_has_token(value, "websocket"),
+            Field::Upgrade => self.upgrade |= list_has_token(value, b"websocket"),
             // §4.2.1 item 4: "A |Connection| header field that includes the token
             // "Upgrade", treated as an ASCII case-insensitive value."
-            10 if is("connection") => self.connection |= list_has_token(value, "upgrade"),
-            17 if is("sec-websocket-key") => self.key.see(value),
-            21 if is("sec-websocket-version") => self.version.see(value),
-            22 if is("sec-websocket-protocol") => self.protocols.push(value),
-            24 if is("sec-websocket-extensions") => self.extensions.push(value),
-            _ => {}
+            Field::Connection => self.connection |= list_has_token(value, b"upgrade"),
+            Field::Key => self.key.see(value),
+            Field::Version => self.version.see(value),
+            Field::Protocol => self.protocols.push(value),
+            Field::Extensions => self.extensions.push(value),
         }
     }
+}
 
+impl<'a> RequestCheck<'a> {
     fn finish(self) -> Result<UpgradeRequest<'a>, HandshakeError> {
         // §4.2.1 item 2: "A |Host| header field containing the server's authority."
         let host = match self.host {
