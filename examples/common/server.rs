@@ -12,7 +12,7 @@ use rfc6455::{
     CloseCode, Config, Connection, ConnectionState, Error, Event, HandshakeError, HandshakeLimits,
     ProtocolError, UsageError,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
@@ -198,7 +198,14 @@ pub async fn serve_connection(
             return end;
         }
     };
-    let end = echo(&mut stream, &mut ws, options, stop).await;
+    let timers = Timers {
+        close: options.close_timeout,
+        idle: options.idle_timeout,
+    };
+    let stop = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
+    let end = echo(&mut stream, &mut ws, timers, stop).await;
     close_gracefully(&mut stream, options.close_timeout).await;
     drop(slot);
     end
@@ -273,17 +280,36 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 /// when one read holds many messages.
 const FLUSH_AT: usize = 1 << 20;
 
-/// The sans-IO loop: read into the connection, take its events (echoing messages), write
-/// out what it queued, and stop when it says the transport should close.
-async fn echo(
-    stream: &mut TcpStream,
+/// The echo loop's time limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Timers {
+    /// After sending a close frame, wait this long for the peer's.
+    pub close: Duration,
+    /// With nothing received for this long, ping; with nothing again for as long, close
+    /// with 1001.
+    pub idle: Option<Duration>,
+}
+
+/// The sans-IO loop, for either role: read into the connection, take its events (echoing
+/// messages), write out what it queued, until the close handshake completes or the
+/// connection fails. When `stop` completes, sends close 1001 (going away) and waits for
+/// the peer's close.
+///
+/// The caller then closes the transport: a server at once, a client after the server
+/// did (§7.1.1).
+pub async fn echo<S>(
+    stream: &mut S,
     ws: &mut Connection,
-    options: &EchoOptions,
-    mut stop: watch::Receiver<bool>,
-) -> End {
+    timers: Timers,
+    stop: impl Future<Output = ()>,
+) -> End
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    tokio::pin!(stop);
     let mut out = Vec::new();
     let mut close_deadline = None;
-    let mut idle = options.idle_timeout.map(|t| (Instant::now() + t, false));
+    let mut idle = timers.idle.map(|t| (Instant::now() + t, false));
     let mut stopping = false;
     loop {
         // Events from the bytes received so far.
@@ -339,7 +365,7 @@ async fn echo(
         tokio::select! {
             read = read_some(stream, ws) => match read {
                 Ok(_) => {
-                    if let Some(t) = options.idle_timeout {
+                    if let Some(t) = timers.idle {
                         idle = Some((Instant::now() + t, false));
                     }
                 }
@@ -353,19 +379,19 @@ async fn echo(
                     Some((_, false)) => {
                         // Silent for a while: is the peer still there (§5.5.2)?
                         let _ = ws.send_ping(b"idle");
-                        idle = options.idle_timeout.map(|t| (Instant::now() + t, true));
+                        idle = timers.idle.map(|t| (Instant::now() + t, true));
                     }
                     _ => {
                         let _ = ws.close(CloseCode::GOING_AWAY, "idle timeout");
-                        close_deadline = Some(Instant::now() + options.close_timeout);
+                        close_deadline = Some(Instant::now() + timers.close);
                     }
                 }
             }
-            _ = stop.wait_for(|stop| *stop), if !stopping => {
+            () = &mut stop, if !stopping => {
                 stopping = true;
                 if ws.state() == ConnectionState::Open {
                     let _ = ws.close(CloseCode::GOING_AWAY, "server shutting down");
-                    close_deadline = Some(Instant::now() + options.close_timeout);
+                    close_deadline = Some(Instant::now() + timers.close);
                 }
             }
         }

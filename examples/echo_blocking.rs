@@ -1,0 +1,321 @@
+//! A WebSocket echo server on blocking `std::net`, one thread per connection: the
+//! plainest picture of the sans-IO loop, with no runtime.
+//!
+//! ```sh
+//! cargo run --example echo_blocking             # ws://127.0.0.1:9002
+//! cargo run --example client -- ws://127.0.0.1:9002/
+//! ```
+//!
+//! Each connection runs [`serve`]: read the request and answer it, then loop:
+//!
+//! 1. hand the bytes read to the connection (`receive`, or `receive_eof` at end of stream),
+//! 2. take its events (`next_event`) and echo messages (`send_text`, `send_binary`),
+//! 3. write out what it queued (`take_outgoing`),
+//! 4. close the socket when it says so (`should_close_transport`).
+//!
+//! Time limits are socket read timeouts. Without a signal-handling crate, Ctrl-C simply
+//! ends the process (the OS closes the sockets); `echo` shows a clean shutdown.
+
+#[allow(
+    dead_code,
+    reason = "shared with the other examples, which use more of it"
+)]
+#[path = "common/args.rs"]
+mod args;
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use args::{Arg, ArgError, Args};
+use rfc6455::handshake::RequestParser;
+use rfc6455::{CloseCode, Config, Connection, Error, Event, HandshakeError, UsageError};
+
+const USAGE: &str = "\
+WebSocket echo server (blocking std::net, a thread per connection).
+
+Usage: echo_blocking [OPTIONS]
+
+Options:
+      --addr ADDR                listen on ADDR [default: 127.0.0.1:9002]; port 0 picks one
+      --handshake-timeout TIME   the opening handshake must finish within TIME [default: 10s]
+      --close-timeout TIME       wait TIME for the peer's close frame [default: 5s]
+      --idle-timeout TIME        ping after TIME of silence, close after twice [default: off]
+      --max-connections N        answer 503 beyond N connections [default: 1000]
+      --max-message-size BYTES   largest message accepted [default: 64MiB]
+  -q, --quiet                    no log line per connection
+  -h, --help                     print this help
+
+TIME is seconds (10, 1.5s) or milliseconds (500ms); BYTES may end in KiB, MiB, GiB.
+Prints `listening on ws://ADDR` once bound.
+";
+
+#[derive(Debug, Clone)]
+struct Options {
+    config: Config,
+    handshake_timeout: Duration,
+    close_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    max_connections: usize,
+    log: bool,
+}
+
+fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
+    let mut addr: SocketAddr = ([127, 0, 0, 1], 9002).into();
+    let mut options = Options {
+        config: Config::default(),
+        handshake_timeout: Duration::from_secs(10),
+        close_timeout: Duration::from_secs(5),
+        idle_timeout: None,
+        max_connections: 1000,
+        log: true,
+    };
+    let mut args = Args::from_env();
+    while let Some(arg) = args.next_arg()? {
+        let Arg::Flag(flag) = arg else {
+            return Err(ArgError("unexpected argument; see --help".into()));
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--addr" => addr = args.parse()?,
+            "--handshake-timeout" => options.handshake_timeout = nonzero(args.duration()?)?,
+            "--close-timeout" => options.close_timeout = nonzero(args.duration()?)?,
+            "--idle-timeout" => options.idle_timeout = Some(nonzero(args.duration()?)?),
+            "--max-connections" => options.max_connections = args.parse()?,
+            "--max-message-size" => {
+                options.config = options.config.max_message_size(args.size()?);
+            }
+            "-q" | "--quiet" => options.log = false,
+            _ => return Err(args.unknown()),
+        }
+    }
+    Ok(Some((addr, options)))
+}
+
+/// A socket read timeout of zero means "none" to `std`: refuse it.
+fn nonzero(t: Duration) -> Result<Duration, ArgError> {
+    if t.is_zero() {
+        return Err(ArgError("a time limit must be more than zero".into()));
+    }
+    Ok(t)
+}
+
+fn main() -> ExitCode {
+    let (addr, options) = match parse_args() {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\nRun with --help for the options.");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(addr) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(local) => println!("listening on ws://{local}"),
+        Err(e) => eprintln!("listening (address unknown: {e})"),
+    }
+    let options = Arc::new(options);
+    let open = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                // Out of file descriptors, or a connection reset before it was accepted.
+                eprintln!("accept failed: {e}");
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        let peer = stream
+            .peer_addr()
+            .map_or_else(|_| "?".to_owned(), |a| a.to_string());
+        let busy = open.fetch_add(1, Ordering::SeqCst) >= options.max_connections;
+        let (options, open) = (Arc::clone(&options), Arc::clone(&open));
+        let spawned = thread::Builder::new()
+            .name(format!("ws {peer}"))
+            .spawn(move || {
+                let result = if busy {
+                    reject_busy(&mut stream, &options)
+                } else {
+                    serve(&mut stream, &options)
+                };
+                open.fetch_sub(1, Ordering::SeqCst);
+                if options.log {
+                    match result {
+                        Ok(how) => eprintln!("{peer}: {how}"),
+                        Err(e) => eprintln!("{peer}: {e}"),
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("cannot start a thread: {e}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Serves one connection; returns how it ended.
+fn serve(stream: &mut TcpStream, options: &Options) -> io::Result<String> {
+    let _ = stream.set_nodelay(true);
+    let mut ws = match handshake(stream, options)? {
+        Ok(ws) => ws,
+        Err(e) => return Ok(format!("handshake rejected with {}: {e}", e.status())),
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut close_started: Option<Instant> = None;
+    let mut pinged = false;
+    stream.set_read_timeout(options.idle_timeout)?;
+    loop {
+        // 2. Events from the bytes received so far.
+        let mut outcome = None;
+        loop {
+            match ws.next_event() {
+                Ok(Some(Event::Text(text))) => ignore_closed(ws.send_text(&text))?,
+                Ok(Some(Event::Binary(data))) => ignore_closed(ws.send_binary(&data))?,
+                // The connection queued the echo of the close frame (or the pong).
+                Ok(Some(Event::Close(close))) => outcome = Some(format!("closed ({})", close.code)),
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                // The close frame with the error's code is queued.
+                Err(e) => outcome = Some(format!("failed: {e}")),
+            }
+        }
+        // 3. Write out what the connection queued.
+        stream.write_all(&ws.take_outgoing())?;
+        // 4. The server closes TCP first once the close handshake is done (§7.1.1).
+        if ws.should_close_transport() {
+            close_gracefully(stream, options.close_timeout);
+            return Ok(outcome.unwrap_or_else(|| "closed".into()));
+        }
+        // 1. Read more: receive, or receive_eof.
+        match stream.read(&mut buf) {
+            Ok(0) => ws.receive_eof(),
+            Ok(n) => {
+                ws.receive(&buf[..n]);
+                pinged = false;
+            }
+            Err(e) if is_timeout(&e) => {
+                if close_started.is_some_and(|t| t.elapsed() >= options.close_timeout) {
+                    stream.shutdown(Shutdown::Both)?;
+                    return Ok("no close frame from the peer in time".into());
+                }
+                if close_started.is_none() && !pinged {
+                    // Silent for a while: is the peer still there (§5.5.2)?
+                    ignore_closed(ws.send_ping(b"idle"))?;
+                    pinged = true;
+                } else if close_started.is_none() {
+                    ignore_closed(ws.close(CloseCode::GOING_AWAY, "idle timeout"))?;
+                    close_started = Some(Instant::now());
+                    stream.set_read_timeout(Some(options.close_timeout))?;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads and answers the opening handshake within the time limit. The inner error is a
+/// rejected request, already answered.
+fn handshake(
+    stream: &mut TcpStream,
+    options: &Options,
+) -> io::Result<Result<Connection, HandshakeError>> {
+    let deadline = Instant::now() + options.handshake_timeout;
+    let mut parser = RequestParser::new();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "handshake timed out",
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
+        let n = match stream.read(&mut buf) {
+            Err(e) if is_timeout(&e) => continue,
+            result => result?,
+        };
+        received.extend_from_slice(&buf[..n]);
+        match parser.parse(&received) {
+            Ok(Some(request)) => {
+                stream.write_all(&request.accept().to_vec())?;
+                let mut ws = Connection::server(options.config);
+                // Bytes after the request are already frames.
+                ws.receive(&received[request.consumed()..]);
+                return Ok(Ok(ws));
+            }
+            Ok(None) if n == 0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "closed during the handshake",
+                ));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // 400, 405, 426 or 431, then close.
+                stream.write_all(&e.response())?;
+                close_gracefully(stream, options.close_timeout);
+                return Ok(Err(e));
+            }
+        }
+    }
+}
+
+fn reject_busy(stream: &mut TcpStream, options: &Options) -> io::Result<String> {
+    stream.write_all(
+        b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\
+          Content-Length: 0\r\n\r\n",
+    )?;
+    close_gracefully(stream, options.close_timeout);
+    Ok("too many connections: answered 503".into())
+}
+
+/// Closes our side (FIN), then reads what the peer still sends until it closes too, at
+/// most `linger`: closing with unread input would reset the connection and could
+/// destroy the close frame just written.
+fn close_gracefully(stream: &mut TcpStream, linger: Duration) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let deadline = Instant::now() + linger;
+    let mut sink = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// After our own close, messages still arrive until the peer's close; sending is refused
+/// and they are not echoed. Any other usage error is a bug here.
+fn ignore_closed(result: Result<(), Error>) -> io::Result<()> {
+    match result {
+        Ok(()) | Err(Error::Usage(UsageError::Closed)) => Ok(()),
+        Err(e) => Err(io::Error::other(e)),
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
