@@ -125,7 +125,9 @@ pub async fn serve(
 ) {
     let options = Arc::new(options);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let slots = Arc::new(Semaphore::new(
+        options.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
