@@ -103,6 +103,13 @@ fn is_list_of(value: &[u8], element_end: impl Fn(&[u8], usize) -> Option<usize>)
 #[inline]
 fn token_end(s: &[u8], mut i: usize) -> Option<usize> {
     let start = i;
+    // Eight bytes at a time while all are tchars (branch-free), then byte by byte.
+    while let Some(chunk) = s.get(i..i + 8) {
+        if !chunk.iter().fold(true, |ok, &b| ok & TOKEN[b as usize]) {
+            break;
+        }
+        i += 8;
+    }
     while s.get(i).is_some_and(|&b| TOKEN[b as usize]) {
         i += 1;
     }

@@ -216,7 +216,12 @@ impl<'b> RequestLine<'b> {
 /// the /resource name/ (origin-form, `/path?query`) "or an absolute HTTP/HTTPS URI
 /// containing the /resource name/". We also take `ws`/`wss`, and refuse fragments (§3).
 fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
-    if target.contains('#') {
+    // Branch-free: targets are short and almost never hold a "#".
+    if target
+        .bytes()
+        .fold(0, |found, b| found | u8::from(b == b'#'))
+        != 0
+    {
         return None;
     }
     let resource = if target.starts_with('/') {
@@ -235,8 +240,9 @@ fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
         }
         &rest[path_at..]
     };
-    let (path, query) = match resource.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
+    // A byte loop: short targets do not pay for a memchr call.
+    let (path, query) = match resource.bytes().position(|b| b == b'?') {
+        Some(q) => (&resource[..q], Some(&resource[q + 1..])),
         None => (resource, None),
     };
     // §3: "/" if the path component is empty.
