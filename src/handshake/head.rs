@@ -449,6 +449,8 @@ impl FieldVisitor<'_> for () {
 /// `out`, shows each one `visitor` looks for to it, and returns the length of the head.
 /// `head` must end with CRLF CRLF (as [`HeadScanner`] guarantees), but nothing breaks if
 /// it does not.
+// Kept out of line: inlined into the request-line code, its loop loses registers.
+#[inline(never)]
 pub(crate) fn parse_headers<'a, V: FieldVisitor<'a>>(
     head: &'a [u8],
     mut pos: usize,

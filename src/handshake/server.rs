@@ -177,23 +177,8 @@ struct RequestLine<'b> {
 
 impl<'b> RequestLine<'b> {
     fn parse(line: &'b [u8]) -> Result<Self, HandshakeError> {
-        // The method is a token up to the first SP; the request target is visible ASCII
-        // (RFC 9112 §3.2, RFC 3986 characters) up to the second; the version is the rest.
-        let (method, rest) = if let [b'G', b'E', b'T', b' ', rest @ ..] = line {
-            (&line[..3], rest)
-        } else {
-            let sp = line.iter().position(|&b| b == b' ');
-            let sp = sp.ok_or(HandshakeError::InvalidRequestLine)?;
-            (&line[..sp], &line[sp + 1..])
-        };
-        let target_len = rest.iter().position(|&b| !b.is_ascii_graphic());
-        let (target, version) = match target_len {
-            Some(len) if len > 0 && rest[len] == b' ' => (&rest[..len], &rest[len + 1..]),
-            _ => return Err(HandshakeError::InvalidRequestLine),
-        };
-        let (Some(version), true) = (parse_http_version(version), is_token(method)) else {
-            return Err(HandshakeError::InvalidRequestLine);
-        };
+        let (method, target, version) =
+            split_request_line(line).ok_or(HandshakeError::InvalidRequestLine)?;
         // §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
         if method != b"GET" {
             return Err(HandshakeError::MethodNotGet);
@@ -210,6 +195,35 @@ impl<'b> RequestLine<'b> {
             query,
         })
     }
+}
+
+/// The method, the request target and the HTTP version (major, minor) of a request line.
+type RequestLineParts<'l> = (&'l [u8], &'l [u8], (u8, u8));
+
+/// Splits `method SP request-target SP HTTP-version` (RFC 9112 §3): the method is a token
+/// up to the first SP, the target visible ASCII (RFC 9112 §3.2, RFC 3986 characters) up to
+/// the second, the version the rest.
+fn split_request_line(line: &[u8]) -> Option<RequestLineParts<'_>> {
+    // The usual line, checked with two compares and a branch-free pass over the target.
+    if let Some(target) = line
+        .strip_prefix(b"GET ")
+        .and_then(|rest| rest.strip_suffix(b" HTTP/1.1"))
+    {
+        let invisible = target
+            .iter()
+            .fold(0, |found, &b| found | u8::from(!b.is_ascii_graphic()));
+        if !target.is_empty() && invisible == 0 {
+            return Some((&line[..3], target, (1, 1)));
+        }
+    }
+    let sp = line.iter().position(|&b| b == b' ')?;
+    let (method, rest) = (&line[..sp], &line[sp + 1..]);
+    let target_len = rest.iter().position(|&b| !b.is_ascii_graphic())?;
+    if target_len == 0 || rest[target_len] != b' ' || !is_token(method) {
+        return None;
+    }
+    let version = parse_http_version(&rest[target_len + 1..])?;
+    Some((method, &rest[..target_len], version))
 }
 
 /// Splits a request target into path and query. §4.2.1 item 1: a "Request-URI" that is
