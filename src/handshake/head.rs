@@ -197,16 +197,16 @@ const fn zero_bytes(x: u64) -> u64 {
     !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
-/// The high bit of each byte of `x` that is a control character (below 0x20, HTAB
-/// included) or DEL. Exact: with `t = b & 0x7f`, `t + 0x60` has bit 7 clear iff
-/// `t < 0x20` and `t + 0x01` has it set iff `t == 0x7f`, neither carries out of its
-/// byte, and `!x` clears bytes >= 0x80.
+/// Flags (high bit) the bytes of `x` where a field value may stop: every byte below 0x20
+/// (HTAB included) or from 0x7f to 0xfe, and possibly bytes after one of those. Only the
+/// first flag is exact, which is all a search needs: `x - 0x20` borrows and `x + 0x01`
+/// carries only out of a byte that is flagged or (for the carry) 0xff, a value byte that
+/// is never flagged and can only turn the flag of the next byte on.
 #[inline]
-const fn control_or_del_bytes(x: u64) -> u64 {
-    let t = x & LOW7;
-    (!t.wrapping_add(u64::from_ne_bytes([0x60; 8])) | t.wrapping_add(u64::from_ne_bytes([1; 8])))
-        & !x
-        & HIGHS
+const fn value_stops(x: u64) -> u64 {
+    let below_space = x.wrapping_sub(u64::from_ne_bytes([0x20; 8])) & !x;
+    let del_or_high = x.wrapping_add(u64::from_ne_bytes([0x01; 8]));
+    (below_space | del_or_high) & HIGHS
 }
 
 /// The index of the first byte flagged in `mask`.
@@ -272,14 +272,14 @@ fn skip_value_bytes(s: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = s.get(i..i + 8) {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
-        let flagged = control_or_del_bytes(word(bytes));
+        let flagged = value_stops(word(bytes));
         if flagged == 0 {
             i += 8;
             continue;
         }
         i += first_flagged(flagged);
-        // HTAB is a control character allowed in values.
-        if s.get(i) != Some(&b'\t') {
+        // The byte may still be allowed: HTAB, or obs-text (0x80 and above).
+        if !VALUE[s[i] as usize] {
             return i;
         }
         i += 1;
@@ -540,17 +540,20 @@ mod tests {
                 if b == 0 {
                     assert_eq!(first_flagged(zero), at);
                 }
-                let ctl = control_or_del_bytes(w);
-                assert_eq!(ctl != 0, b < 0x20 || b == 0x7f, "{b:#x}");
-                if ctl != 0 {
-                    assert_eq!(first_flagged(ctl), at);
+                let stops = value_stops(w);
+                assert_eq!(stops != 0, b < 0x20 || (0x7f..0xff).contains(&b), "{b:#x}");
+                if stops != 0 {
+                    assert_eq!(first_flagged(stops), at);
                 }
             }
         }
         // All bytes flagged exactly, with no carry into neighbours.
         let bytes = [0, 1, 0x1f, 0x20, 0x7f, 0x80, 0x9f, 0];
         assert_eq!(zero_bytes(word(bytes)), 0x8000_0000_0000_0080);
-        assert_eq!(control_or_del_bytes(word(bytes)), 0x8000_0080_0080_8080);
+        assert_eq!(first_flagged(value_stops(word(bytes))), 0);
+        let bytes = [b'a', 0xff, 0x7e, 0x20, 0x7f, 0x80, 0x9f, 0];
+        // 0xff carries into 0x7e, which is flagged too; the search checks each flag.
+        assert_eq!(first_flagged(value_stops(word(bytes))), 2);
     }
 
     #[test]
