@@ -170,9 +170,10 @@ impl<'b> Head<'b> {
 /// `request-line = method SP request-target SP HTTP-version` (RFC 9112 §3).
 #[derive(Clone, Copy)]
 struct RequestLine<'b> {
-    target: &'b str,
-    path: &'b str,
-    query: Option<&'b str>,
+    /// INVARIANT: visible ASCII, as are `path` and `query`, parts of it (or `/`).
+    target: &'b [u8],
+    path: &'b [u8],
+    query: Option<&'b [u8]>,
 }
 
 impl<'b> RequestLine<'b> {
@@ -186,8 +187,6 @@ impl<'b> RequestLine<'b> {
         if version < (1, 1) {
             return Err(HandshakeError::HttpVersionTooOld);
         }
-        let target =
-            core::str::from_utf8(target).map_err(|_| HandshakeError::InvalidRequestLine)?;
         let (path, query) = split_target(target).ok_or(HandshakeError::InvalidRequestTarget)?;
         Ok(RequestLine {
             target,
@@ -229,38 +228,50 @@ fn split_request_line(line: &[u8]) -> Option<RequestLineParts<'_>> {
 /// Splits a request target into path and query. §4.2.1 item 1: a "Request-URI" that is
 /// the /resource name/ (origin-form, `/path?query`) "or an absolute HTTP/HTTPS URI
 /// containing the /resource name/". We also take `ws`/`wss`, and refuse fragments (§3).
-fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
+fn split_target(target: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     // Branch-free: targets are short and almost never hold a "#".
     if target
-        .bytes()
-        .fold(0, |found, b| found | u8::from(b == b'#'))
+        .iter()
+        .fold(0, |found, &b| found | u8::from(b == b'#'))
         != 0
     {
         return None;
     }
-    let resource = if target.starts_with('/') {
+    let resource = if target.first() == Some(&b'/') {
         target
     } else {
-        let (scheme, rest) = target.split_once("://")?;
+        let colon = target.windows(3).position(|w| w == b"://")?;
+        let (scheme, rest) = (&target[..colon], &target[colon + 3..]);
         if !["http", "https", "ws", "wss"]
             .iter()
-            .any(|s| s.eq_ignore_ascii_case(scheme))
+            .any(|s| s.as_bytes().eq_ignore_ascii_case(scheme))
         {
             return None;
         }
-        let path_at = rest.find(['/', '?']).unwrap_or(rest.len());
+        let path_at = rest
+            .iter()
+            .position(|&b| b == b'/' || b == b'?')
+            .unwrap_or(rest.len());
         if path_at == 0 {
             return None;
         }
         &rest[path_at..]
     };
-    // A byte loop: short targets do not pay for a memchr call.
-    let (path, query) = match resource.bytes().position(|b| b == b'?') {
+    let (path, query) = match resource.iter().position(|&b| b == b'?') {
         Some(q) => (&resource[..q], Some(&resource[q + 1..])),
         None => (resource, None),
     };
     // §3: "/" if the path component is empty.
-    Some((if path.is_empty() { "/" } else { path }, query))
+    Some((if path.is_empty() { b"/" } else { path }, query))
+}
+
+/// Visible ASCII checked by the parser, as text; the fallback is never taken. `const`
+/// for the accessors that were `const` when they returned stored `&str`s.
+const fn ascii_const(bytes: &[u8]) -> &str {
+    match core::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => "",
+    }
 }
 
 /// A complete, valid opening request (§4.2.1), borrowing the parser's input.
@@ -268,11 +279,16 @@ fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
 /// Answer it with [`Request::accept`], or reject it: for a request that is valid but
 /// unwanted (unknown path, disallowed origin) write any HTTP response, e.g. a 404 or 403
 /// (§4.2.2 steps 2-4).
-#[derive(Debug, Clone)]
+///
+/// The request target is kept as the bytes checked by the parser (visible ASCII) and
+/// turned into text when asked for, as the host and origin are: the parse does not pay
+/// for a UTF-8 check of a target the server may not look at.
+#[derive(Clone)]
 pub struct Request<'b> {
-    target: &'b str,
-    path: &'b str,
-    query: Option<&'b str>,
+    /// INVARIANT: `target`, `path` and `query` are visible ASCII.
+    target: &'b [u8],
+    path: &'b [u8],
+    query: Option<&'b [u8]>,
     headers: Vec<Header<'b>>,
     upgrade: UpgradeRequest<'b>,
     consumed: usize,
@@ -290,19 +306,22 @@ impl<'b> Request<'b> {
     /// absolute URI (§4.2.1 item 1).
     #[must_use]
     pub const fn target(&self) -> &'b str {
-        self.target
+        ascii_const(self.target)
     }
 
     /// The path of the /resource name/ (§3), `/` if empty, still percent-encoded.
     #[must_use]
     pub const fn path(&self) -> &'b str {
-        self.path
+        ascii_const(self.path)
     }
 
     /// The query of the /resource name/ (after `?`), still percent-encoded.
     #[must_use]
     pub const fn query(&self) -> Option<&'b str> {
-        self.query
+        match self.query {
+            Some(query) => Some(ascii_const(query)),
+            None => None,
+        }
     }
 
     /// The WebSocket header fields, checked: host, origin, key, offers.
@@ -363,6 +382,19 @@ impl<'b> Request<'b> {
     /// Starts the 101 response that accepts this request (§4.2.2 step 5).
     pub fn accept(&self) -> Accept<'_> {
         self.upgrade.accept()
+    }
+}
+
+impl core::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Request")
+            .field("target", &self.target())
+            .field("path", &self.path())
+            .field("query", &self.query())
+            .field("headers", &self.headers)
+            .field("upgrade", &self.upgrade)
+            .field("consumed", &self.consumed)
+            .finish()
     }
 }
 
