@@ -453,15 +453,16 @@ impl FieldVisitor<'_> for () {
 #[inline(never)]
 pub(crate) fn parse_headers<'a, V: FieldVisitor<'a>>(
     head: &'a [u8],
-    mut pos: usize,
+    pos: usize,
     max_headers: usize,
     out: &mut Vec<Header<'a>>,
     visitor: &mut V,
 ) -> Result<usize, HandshakeError> {
+    // The unparsed lines, from the start of the next one.
+    let mut rest = head.get(pos..).unwrap_or_default();
     loop {
-        let rest = head.get(pos..).unwrap_or_default();
         match rest {
-            [b'\r', b'\n', ..] => return Ok(pos + 2),
+            [b'\r', b'\n', ..] => return Ok(head.len() - rest.len() + 2),
             // RFC 9112 §5.2: obs-fold; "a server that receives an obs-fold in a request
             // message ... MUST either reject the message by sending a 400 (Bad Request)
             // ... or replace each received obs-fold with one or more SP". We reject.
@@ -495,7 +496,7 @@ pub(crate) fn parse_headers<'a, V: FieldVisitor<'a>>(
         if let Some(field) = field {
             visitor.visit(field, value);
         }
-        pos += i + 2;
+        rest = &rest[i + 2..];
     }
 }
 
