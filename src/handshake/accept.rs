@@ -1,6 +1,5 @@
 //! `Sec-WebSocket-Accept` (§1.3, §4.2.2 step 5.4).
 
-use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
 
 /// The GUID appended to the key before hashing (§1.3, §4.2.2 step 5.4).
@@ -68,14 +67,26 @@ pub fn accept_key(key: &[u8]) -> AcceptKey {
     let mut sha = Sha1::new();
     sha.update(key);
     sha.update(WEBSOCKET_GUID);
-    let digest: [u8; 20] = sha.finalize().into();
+    AcceptKey(encode_digest(&sha.finalize().into()))
+}
+
+/// Base64 (RFC 4648 §4, with padding) of a SHA-1 digest: seven groups of three bytes,
+/// the last one short by a byte, make 27 characters and a `=`. Written out for the fixed
+/// size rather than through the `base64` engine, whose general loop costs more than the
+/// encoding itself here.
+fn encode_digest(digest: &[u8; 20]) -> [u8; 28] {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut padded = [0u8; 21];
+    padded[..20].copy_from_slice(digest);
     let mut out = [0u8; 28];
-    // 20 bytes encode to exactly 28 base64 characters with padding, so this cannot fail.
-    let written = base64::engine::general_purpose::STANDARD
-        .encode_slice(digest, &mut out)
-        .unwrap_or(0);
-    debug_assert_eq!(written, 28);
-    AcceptKey(out)
+    for (group, chars) in padded.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
+        let bits = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
+        for (i, c) in chars.iter_mut().enumerate() {
+            *c = ALPHABET[(bits >> (18 - 6 * i) & 63) as usize];
+        }
+    }
+    out[27] = b'=';
+    out
 }
 
 /// Whether `key` is base64 (RFC 4648 §4, with padding) of exactly 16 bytes (§4.2.1 item
@@ -107,6 +118,8 @@ static BASE64: [bool; 256] = {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::*;
 
     #[test]
@@ -115,6 +128,25 @@ mod tests {
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ==").as_bytes(),
             b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
+    }
+
+    #[test]
+    fn digest_encoding_matches_the_base64_engine() {
+        let mut digest = [0u8; 20];
+        for seed in 0..=255u8 {
+            for (i, b) in digest.iter_mut().enumerate() {
+                #[allow(clippy::cast_possible_truncation)]
+                let i = i as u8;
+                *b = seed.wrapping_mul(31).wrapping_add(i.wrapping_mul(seed | 1)) ^ (i << 3);
+            }
+            let mut expected = [0u8; 28];
+            base64::engine::general_purpose::STANDARD
+                .encode_slice(digest, &mut expected)
+                .unwrap();
+            assert_eq!(encode_digest(&digest), expected, "{digest:?}");
+        }
+        assert_eq!(encode_digest(&[0xff; 20]), *b"//////////////////////////8=");
+        assert_eq!(encode_digest(&[0; 20]), *b"AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     }
 
     #[test]
