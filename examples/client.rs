@@ -40,11 +40,13 @@ Options:
       --header 'NAME: VALUE'     add a request header (repeatable)
       --handshake-timeout TIME   connecting and the handshake must finish within TIME [default: 10s]
       --close-timeout TIME       wait TIME for the server's close frame [default: 5s]
+      --linger TIME              at end of input, close once nothing has arrived for TIME,
+                                 so that replies still in flight are printed [default: 500ms]
       --max-message-size BYTES   largest message accepted [default: 64MiB]
   -h, --help                     print this help
 
 TIME is seconds (10, 1.5s) or milliseconds (500ms); BYTES may end in KiB, MiB, GiB.
-At end of input the client sends close 1000; on Ctrl-C, close 1001 (a second Ctrl-C
+At end of input (after --linger) the client sends close 1000; on Ctrl-C, close 1001 (a second Ctrl-C
 quits at once). Exit status: 0 clean close, 1 connection or handshake failed, 2 bad
 command line, 3 abnormal close.
 ";
@@ -60,12 +62,14 @@ struct Options {
     url: String,
     client: ClientOptions,
     close_timeout: Duration,
+    linger: Duration,
 }
 
 fn parse_args() -> Result<Option<Options>, ArgError> {
     let mut url = None;
     let mut client = ClientOptions::default();
     let mut close_timeout = Duration::from_secs(5);
+    let mut linger = Duration::from_millis(500);
     let mut args = Args::from_env();
     while let Some(arg) = args.next_arg()? {
         let flag = match arg {
@@ -92,6 +96,7 @@ fn parse_args() -> Result<Option<Options>, ArgError> {
             }
             "--handshake-timeout" => client.handshake_timeout = args.duration()?,
             "--close-timeout" => close_timeout = args.duration()?,
+            "--linger" => linger = args.duration()?,
             "--max-message-size" => client.config = client.config.max_message_size(args.size()?),
             _ => return Err(args.unknown()),
         }
@@ -101,6 +106,7 @@ fn parse_args() -> Result<Option<Options>, ArgError> {
         url,
         client,
         close_timeout,
+        linger,
     }))
 }
 
@@ -156,15 +162,25 @@ async fn session(client: &mut Client, options: &Options) -> u8 {
     let mut stdin_open = true;
     let mut interrupted = false;
     let mut close_deadline = None;
+    // After end of input: close once nothing has arrived for `linger`. A server may
+    // answer our close before echoing what it received just before (§5.5.1 lets it), so
+    // closing at once would lose replies still in flight.
+    let mut linger_deadline: Option<Instant> = None;
     loop {
         loop {
             match client.ws.next_event() {
                 Ok(Some(Event::Text(text))) => {
+                    if linger_deadline.is_some() {
+                        linger_deadline = Some(Instant::now() + options.linger);
+                    }
                     if !print(format_args!("{text}")) {
                         start_close(client, CloseCode::NORMAL, &mut close_deadline, options);
                     }
                 }
                 Ok(Some(Event::Binary(data))) => {
+                    if linger_deadline.is_some() {
+                        linger_deadline = Some(Instant::now() + options.linger);
+                    }
                     if !print(format_args!("<binary {} bytes>", data.len())) {
                         start_close(client, CloseCode::NORMAL, &mut close_deadline, options);
                     }
@@ -222,7 +238,7 @@ async fn session(client: &mut Client, options: &Options) -> u8 {
                 }
                 Ok(None) => {
                     stdin_open = false;
-                    start_close(client, CloseCode::NORMAL, &mut close_deadline, options);
+                    linger_deadline = Some(Instant::now() + options.linger);
                 }
                 Err(e) => {
                     eprintln!("error: reading stdin: {e}");
@@ -235,6 +251,10 @@ async fn session(client: &mut Client, options: &Options) -> u8 {
                     eprintln!("error: reading: {e}");
                     return EXIT_ABNORMAL;
                 }
+            }
+            () = sleep_until_some(linger_deadline) => {
+                linger_deadline = None;
+                start_close(client, CloseCode::NORMAL, &mut close_deadline, options);
             }
             () = sleep_until_some(close_deadline) => {
                 eprintln!("error: no close frame from the server within {:?}", options.close_timeout);
