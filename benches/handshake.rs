@@ -4,7 +4,7 @@
 //! §4.2.1 rule and writes the 101.
 
 use base64::Engine as _;
-use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, black_box, criterion_group};
 use rfc6455::handshake::{ClientHandshake, RequestParser, WsUri};
 use sha1::{Digest as _, Sha1};
 
@@ -117,5 +117,45 @@ fn client(c: &mut Criterion) {
     group.finish();
 }
 
+/// For instruction counts under callgrind, without criterion's own work:
+/// `HANDSHAKE_ITERATIONS=<baseline|ours|parse>:<n>` runs that closure `n` times and
+/// exits. The difference between the totals for `2n` and `n`, divided by `n`, is the
+/// count per iteration (docs/PERFORMANCE.md, "Handshake: parse + accept").
+fn iterations_only() -> bool {
+    let Ok(spec) = std::env::var("HANDSHAKE_ITERATIONS") else {
+        return false;
+    };
+    let (mode, n) = spec.split_once(':').expect("<mode>:<n>");
+    let n: usize = n.parse().expect("a count");
+    let mut out = Vec::with_capacity(256);
+    let mut sum = 0;
+    for _ in 0..n {
+        sum += match mode {
+            "baseline" => httparse_and_accept_key(black_box(CHROMIUM)).0,
+            "ours" => {
+                out.clear();
+                let mut parser = RequestParser::new();
+                let req = parser.parse(black_box(CHROMIUM)).unwrap().unwrap();
+                req.accept().write(&mut out);
+                out.len()
+            }
+            "parse" => {
+                let mut parser = RequestParser::new();
+                let req = parser.parse(black_box(CHROMIUM)).unwrap().unwrap();
+                req.consumed()
+            }
+            _ => panic!("mode: baseline, ours or parse"),
+        };
+    }
+    black_box(sum);
+    true
+}
+
 criterion_group!(benches, server, client);
-criterion_main!(benches);
+
+fn main() {
+    if !iterations_only() {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+}
