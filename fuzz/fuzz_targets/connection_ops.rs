@@ -124,7 +124,15 @@ impl Side {
             Op::Finish(_, data) => self.stream(&data, true),
             Op::Deliver(..) | Op::Eof(_) => None,
         };
+        if sent.is_some() {
+            self.before_frame();
+        }
         self.sent.extend(sent);
+    }
+
+    /// The connection writes its held pongs before any frame sent after them.
+    fn before_frame(&mut self) {
+        self.sent.extend(self.held_pongs.drain(..));
     }
 
     fn stream(&mut self, data: &[u8], fin: bool) -> Option<Event> {
@@ -136,6 +144,7 @@ impl Side {
         if result.is_err() {
             return None;
         }
+        self.before_frame();
         let (kind, mut buf) = self
             .streaming
             .take()
