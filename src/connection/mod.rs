@@ -13,7 +13,7 @@ use outgoing::Outgoing;
 
 use crate::frame::{
     FrameDecoder, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, apply_mask, encode_close_payload,
-    parse_close_payload,
+    parse_close_payload, take_payload,
 };
 use crate::{
     CloseCode, Config, Error, ProtocolError, RandomSource, Role, UsageError, Utf8Bytes,
@@ -127,10 +127,6 @@ pub struct Connection {
     /// The source of masking keys; a client's only.
     random: Option<Box<dyn RandomSource + Send>>,
 }
-
-/// Payloads up to this length are copied out of the receive buffer rather than shared
-/// with it (measured in `benches/connection.rs`).
-const COPY_PAYLOADS_UP_TO: usize = 64;
 
 /// A frame whose header has been consumed and whose payload is arriving.
 #[derive(Debug, Clone, Copy)]
@@ -391,17 +387,7 @@ impl Connection {
             return Ok(None);
         }
         self.frame = None;
-        let payload = if frame.len <= COPY_PAYLOADS_UP_TO {
-            // A small payload is cheaper to copy than to share: a shared slice costs two
-            // atomic reference-count updates and keeps the receive buffer from being
-            // reused in place, a copy costs one small allocation.
-            let payload = Bytes::copy_from_slice(&self.rx[..frame.len]);
-            self.rx.advance(frame.len);
-            payload
-        } else {
-            self.rx.split_to(frame.len).freeze()
-        };
-        Ok(Some((frame.header, payload)))
+        Ok(Some((frame.header, take_payload(&mut self.rx, frame.len))))
     }
 
     /// The message-level checks on a frame's header, made before its payload is
