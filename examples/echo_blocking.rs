@@ -13,8 +13,9 @@
 //! 3. write out what it queued (`take_outgoing`),
 //! 4. close the socket when it says so (`should_close_transport`).
 //!
-//! Time limits are socket read timeouts. Without a signal-handling crate, Ctrl-C simply
-//! ends the process (the OS closes the sockets); `echo` shows a clean shutdown.
+//! Time limits are socket read timeouts: every read wakes at least every 200 ms to check
+//! the clock and the shutdown flag. Ctrl-C (or SIGTERM) stops accepting, sends close 1001
+//! to every open connection, waits for them (at most the close timeout), and exits 0.
 
 #[allow(
     dead_code,
@@ -27,7 +28,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -104,6 +105,13 @@ fn nonzero(t: Duration) -> Result<Duration, ArgError> {
     Ok(t)
 }
 
+/// Set by Ctrl-C or SIGTERM: stop accepting, close every connection with 1001.
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+
+/// The longest a connection's thread blocks in a read before it looks at the clock and
+/// the shutdown flag.
+const TICK: Duration = Duration::from_millis(200);
+
 fn main() -> ExitCode {
     let (addr, options) = match parse_args() {
         Ok(Some(parsed)) => parsed,
@@ -127,11 +135,23 @@ fn main() -> ExitCode {
         Ok(local) => println!("listening on ws://{local}"),
         Err(e) => eprintln!("listening (address unknown: {e})"),
     }
+    if let Err(e) = ctrlc::set_handler(|| SHUTTING_DOWN.store(true, Ordering::SeqCst)) {
+        eprintln!("warning: Ctrl-C will not shut down cleanly: {e}");
+    }
+    // Accept without blocking, so that the loop sees the shutdown flag.
+    if let Err(e) = listener.set_nonblocking(true) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let options = Arc::new(options);
     let open = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let mut stream = match stream {
-            Ok(stream) => stream,
+    while !SHUTTING_DOWN.load(Ordering::SeqCst) {
+        let mut stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if is_timeout(&e) => {
+                thread::sleep(Duration::from_millis(20));
+                continue;
+            }
             Err(e) => {
                 // Out of file descriptors, or a connection reset before it was accepted.
                 eprintln!("accept failed: {e}");
@@ -139,11 +159,15 @@ fn main() -> ExitCode {
                 continue;
             }
         };
+        if let Err(e) = stream.set_nonblocking(false) {
+            eprintln!("accept failed: {e}");
+            continue;
+        }
         let peer = stream
             .peer_addr()
             .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         let busy = open.fetch_add(1, Ordering::SeqCst) >= options.max_connections;
-        let (options, open) = (Arc::clone(&options), Arc::clone(&open));
+        let (options, open_count) = (Arc::clone(&options), Arc::clone(&open));
         let spawned = thread::Builder::new()
             .name(format!("ws {peer}"))
             .spawn(move || {
@@ -152,7 +176,7 @@ fn main() -> ExitCode {
                 } else {
                     serve(&mut stream, &options)
                 };
-                open.fetch_sub(1, Ordering::SeqCst);
+                open_count.fetch_sub(1, Ordering::SeqCst);
                 if options.log {
                     match result {
                         Ok(how) => eprintln!("{peer}: {how}"),
@@ -161,8 +185,17 @@ fn main() -> ExitCode {
                 }
             });
         if let Err(e) = spawned {
+            open.fetch_sub(1, Ordering::SeqCst);
             eprintln!("cannot start a thread: {e}");
         }
+    }
+    // Every connection sees the flag within a tick and closes with 1001; give them the
+    // close timeout (and a tick) to finish the close handshake.
+    let deadline = Instant::now() + options.close_timeout + 2 * TICK;
+    let waiting = open.load(Ordering::SeqCst);
+    eprintln!("shutting down: closing {waiting} connection(s)");
+    while open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
     }
     ExitCode::SUCCESS
 }
@@ -176,8 +209,9 @@ fn serve(stream: &mut TcpStream, options: &Options) -> io::Result<String> {
     };
     let mut buf = vec![0u8; 64 * 1024];
     let mut close_started: Option<Instant> = None;
+    let mut last_heard = Instant::now();
     let mut pinged = false;
-    stream.set_read_timeout(options.idle_timeout)?;
+    stream.set_read_timeout(Some(TICK))?;
     loop {
         // 2. Events from the bytes received so far.
         let mut outcome = None;
@@ -205,21 +239,28 @@ fn serve(stream: &mut TcpStream, options: &Options) -> io::Result<String> {
             Ok(0) => ws.receive_eof(),
             Ok(n) => {
                 ws.receive(&buf[..n]);
+                last_heard = Instant::now();
                 pinged = false;
             }
             Err(e) if is_timeout(&e) => {
-                if close_started.is_some_and(|t| t.elapsed() >= options.close_timeout) {
-                    stream.shutdown(Shutdown::Both)?;
-                    return Ok("no close frame from the peer in time".into());
-                }
-                if close_started.is_none() && !pinged {
-                    // Silent for a while: is the peer still there (§5.5.2)?
-                    ignore_closed(ws.send_ping(b"idle"))?;
-                    pinged = true;
-                } else if close_started.is_none() {
-                    ignore_closed(ws.close(CloseCode::GOING_AWAY, "idle timeout"))?;
+                if let Some(started) = close_started {
+                    if started.elapsed() >= options.close_timeout {
+                        stream.shutdown(Shutdown::Both)?;
+                        return Ok("no close frame from the peer in time".into());
+                    }
+                } else if SHUTTING_DOWN.load(Ordering::SeqCst) {
+                    ignore_closed(ws.close(CloseCode::GOING_AWAY, "server shutting down"))?;
                     close_started = Some(Instant::now());
-                    stream.set_read_timeout(Some(options.close_timeout))?;
+                } else if let Some(idle) = options.idle_timeout {
+                    if last_heard.elapsed() >= idle && !pinged {
+                        // Silent for a while: is the peer still there (§5.5.2)?
+                        ignore_closed(ws.send_ping(b"idle"))?;
+                        pinged = true;
+                        last_heard = Instant::now();
+                    } else if last_heard.elapsed() >= idle {
+                        ignore_closed(ws.close(CloseCode::GOING_AWAY, "idle timeout"))?;
+                        close_started = Some(Instant::now());
+                    }
                 }
             }
             Err(e) => return Err(e),

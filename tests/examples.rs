@@ -694,31 +694,36 @@ fn echo_binaries_print_their_url_and_echo() {
 
 #[cfg(unix)]
 #[test]
-fn echo_binary_exits_0_on_sigint_after_closing_connections() {
-    let (mut server, addr) = start_example_server("echo");
-    let mut peer = Peer::connect(addr);
-    peer.send_text("hello");
-    assert_eq!(peer.next(), Event::Text("hello".into()));
-    let kill = Command::new("kill")
-        .args(["-INT", &server.0.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    match peer.next() {
-        Event::Close(close) => assert_eq!(close.code, CloseCode::GOING_AWAY),
-        other => panic!("expected close 1001, got {other:?}"),
-    }
-    peer.flush();
-    peer.expect_eof();
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = server.0.try_wait().expect("wait") {
-            break status;
+fn echo_binaries_exit_0_on_sigint_after_closing_connections() {
+    for name in ["echo", "echo_blocking"] {
+        let (mut server, addr) = start_example_server(name);
+        let mut peer = Peer::connect(addr);
+        peer.send_text("hello");
+        assert_eq!(peer.next(), Event::Text("hello".into()), "{name}");
+        let kill = Command::new("kill")
+            .args(["-INT", &server.0.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+        match peer.next() {
+            Event::Close(close) => assert_eq!(close.code, CloseCode::GOING_AWAY, "{name}"),
+            other => panic!("{name}: expected close 1001, got {other:?}"),
         }
-        assert!(Instant::now() < deadline, "echo did not exit after SIGINT");
-        thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{status}");
+        peer.flush();
+        peer.expect_eof();
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(status) = server.0.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not exit after SIGINT"
+            );
+            thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "{name}: {status}");
+    }
 }
 
 #[test]
