@@ -40,16 +40,14 @@
 
 use std::cell::Cell;
 use std::hint::black_box;
-use std::io::{self, Read, Write};
-use std::pin::Pin;
-use std::task::{Context, Poll};
+
+#[path = "common/mem_stream.rs"]
+mod mem_stream;
+use mem_stream::{MemStream, READ_SIZE};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rfc6455::frame::{Frame, OpCode};
 use rfc6455::{Config, Connection, Event};
-
-/// The most bytes one simulated socket read delivers: what tungstenite reads at a time.
-const READ_SIZE: usize = 128 << 10;
 
 /// About this many bytes on the wire per iteration.
 const TARGET_WIRE: usize = 2 << 20;
@@ -212,71 +210,6 @@ impl Input {
             wire,
             expected,
         }
-    }
-}
-
-/// An in-memory stream over the input for the peers' `Read`/`AsyncRead` paths: reads
-/// hand out at most `READ_SIZE` bytes of the input; writes (pongs) are counted and
-/// discarded. The positions are shared so the input can be replayed to the same peer.
-struct MemStream<'a> {
-    data: &'a [u8],
-    pos: &'a Cell<usize>,
-    written: &'a Cell<usize>,
-}
-
-impl MemStream<'_> {
-    fn chunk(&self, max: usize) -> &[u8] {
-        let pos = self.pos.get();
-        let n = max.min(READ_SIZE).min(self.data.len() - pos);
-        self.pos.set(pos + n);
-        &self.data[pos..pos + n]
-    }
-}
-
-impl Read for MemStream<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let chunk = self.chunk(buf.len());
-        buf[..chunk.len()].copy_from_slice(chunk);
-        Ok(chunk.len())
-    }
-}
-
-impl Write for MemStream<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.written.set(self.written.get() + buf.len());
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl tokio::io::AsyncRead for MemStream<'_> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        // `put_slice` copies into the spare capacity without zeroing it first.
-        buf.put_slice(self.chunk(buf.remaining()));
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl tokio::io::AsyncWrite for MemStream<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.written.set(self.written.get() + buf.len());
-        Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }
 

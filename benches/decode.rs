@@ -28,21 +28,18 @@
 
 use std::cell::Cell;
 use std::hint::black_box;
-use std::io::{self, Read, Write};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use bytes::BytesMut;
+#[path = "common/mem_stream.rs"]
+mod mem_stream;
+use mem_stream::{MemStream, READ_SIZE};
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rfc6455::Role;
 use rfc6455::frame::{Frame, FrameDecoder, OpCode};
 
 /// The masking key of every masked frame: any non-zero key works; this is §5.7's.
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-/// The most bytes one simulated socket read hands to our decoder: what tungstenite reads
-/// at a time (`READ_BUF_LEN`).
-const READ_SIZE: usize = 128 << 10;
 
 /// About this many payload bytes per iteration (at least 4 frames).
 const TARGET_BYTES: usize = 1 << 20;
@@ -108,67 +105,6 @@ impl Input {
             payloads,
             expected,
         }
-    }
-}
-
-/// An in-memory byte stream over the input, for the peers' `Read`/`AsyncRead` paths:
-/// reads hand out the input in whatever sizes are asked for, writes are discarded.
-/// The position is shared so the same input can be replayed without rebuilding a peer.
-struct MemStream<'a> {
-    data: &'a [u8],
-    pos: &'a Cell<usize>,
-}
-
-impl MemStream<'_> {
-    fn read_into(&self, out: &mut [u8]) -> usize {
-        let pos = self.pos.get();
-        let n = out.len().min(self.data.len() - pos);
-        out[..n].copy_from_slice(&self.data[pos..pos + n]);
-        self.pos.set(pos + n);
-        n
-    }
-}
-
-impl Read for MemStream<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        Ok(self.read_into(buf))
-    }
-}
-
-impl Write for MemStream<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl tokio::io::AsyncRead for MemStream<'_> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let n = self.read_into(buf.initialize_unfilled());
-        buf.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl tokio::io::AsyncWrite for MemStream<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }
 
@@ -256,6 +192,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
     // tungstenite: its `WebSocket` is the lowest public layer that unmasks
     // (`FrameSocket` returns frames still masked).
     let pos = Cell::new(0);
+    let written = Cell::new(0);
     let role = match input.receiver {
         Role::Server => tungstenite::protocol::Role::Server,
         Role::Client => tungstenite::protocol::Role::Client,
@@ -267,6 +204,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
         MemStream {
             data: &input.wire,
             pos: &pos,
+            written: &written,
         },
         role,
         Some(config),
@@ -292,6 +230,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
         .build()
         .expect("a tokio runtime");
     let pos = Cell::new(0);
+    let written = Cell::new(0);
     let role = match input.receiver {
         Role::Server => fastwebsockets::Role::Server,
         Role::Client => fastwebsockets::Role::Client,
@@ -300,6 +239,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
         MemStream {
             data: &input.wire,
             pos: &pos,
+            written: &written,
         },
         role,
     );
