@@ -27,8 +27,8 @@ mod header;
 mod mask;
 
 pub use close::{encode_close_payload, parse_close_payload};
+pub(crate) use decode::{COPY_PAYLOADS_UP_TO, reserve_for_payload};
 pub use decode::{FrameDecoder, FrameRef, MAX_EAGER_RESERVE};
-pub(crate) use decode::{reserve_for_payload, take_payload};
 pub(crate) use header::encode_frame;
 pub use header::{Frame, FrameHeader, MAX_HEADER_LEN};
 pub use mask::apply_mask;
