@@ -271,7 +271,9 @@ pub(crate) const COPY_PAYLOADS_UP_TO: usize = 256;
 
 /// Removes the first `len` bytes of `buf` (a payload, already unmasked) and returns them:
 /// shared with `buf` without copying, or copied when small (see [`COPY_PAYLOADS_UP_TO`]).
-#[inline]
+// Out of line: inlined into `decode`, it made 16-byte frames 1.5x slower (register
+// pressure; `benches/decode.rs`).
+#[inline(never)]
 fn take_payload(buf: &mut BytesMut, len: usize) -> Bytes {
     if len <= COPY_PAYLOADS_UP_TO {
         let payload = Bytes::copy_from_slice(&buf[..len]);
