@@ -19,7 +19,7 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use common::args::{Arg, ArgError, Args};
+use common::args::{Arg, ArgError, Args, options_or_exit};
 use common::client::{ClientOptions, connect};
 use common::server::{End, Timers, echo};
 use rfc6455::{Config, Error, Event};
@@ -90,16 +90,9 @@ fn parse_args() -> Result<Option<Options>, ArgError> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let options = match parse_args() {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\nRun with --help for the options.");
-            return ExitCode::from(2);
-        }
+    let options = match options_or_exit(parse_args(), USAGE) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let client = ClientOptions {
         // The 9.x cases send messages of up to 16 MiB, in one frame or many.

@@ -20,7 +20,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use common::args::{Arg, ArgError, Args};
+use common::args::{Arg, ArgError, Args, options_or_exit};
 use common::client::{Client, ClientOptions, connect};
 use common::io::sleep_until_some;
 use rfc6455::{CloseCode, ConnectionState, Error, Event, ProtocolError};
@@ -53,8 +53,6 @@ command line, 3 abnormal close.
 
 /// Exit status after a connection or handshake failure.
 const EXIT_CONNECT: u8 = 1;
-/// Exit status for a bad command line.
-const EXIT_USAGE: u8 = 2;
 /// Exit status after an abnormal close.
 const EXIT_ABNORMAL: u8 = 3;
 
@@ -111,16 +109,9 @@ fn parse_args() -> Result<Option<Options>, ArgError> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args() {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\nRun with --help for the options.");
-            return ExitCode::from(EXIT_USAGE);
-        }
+    let options = match options_or_exit(parse_args(), USAGE) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

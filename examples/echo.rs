@@ -19,7 +19,7 @@ mod common;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use common::args::{Arg, ArgError, Args};
+use common::args::{Arg, ArgError, Args, options_or_exit};
 use common::server::{EchoOptions, serve};
 
 const USAGE: &str = "\
@@ -71,16 +71,9 @@ fn parse_args() -> Result<Option<(SocketAddr, EchoOptions)>, ArgError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (addr, options) = match parse_args() {
-        Ok(Some(parsed)) => parsed,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\nRun with --help for the options.");
-            return ExitCode::from(2);
-        }
+    let (addr, options) = match options_or_exit(parse_args(), USAGE) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use args::{Arg, ArgError, Args};
+use args::{Arg, ArgError, Args, options_or_exit};
 use rfc6455::handshake::RequestParser;
 use rfc6455::{CloseCode, Config, Connection, Error, Event, HandshakeError, UsageError};
 
@@ -113,16 +113,9 @@ static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 const TICK: Duration = Duration::from_millis(200);
 
 fn main() -> ExitCode {
-    let (addr, options) = match parse_args() {
-        Ok(Some(parsed)) => parsed,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\nRun with --help for the options.");
-            return ExitCode::from(2);
-        }
+    let (addr, options) = match options_or_exit(parse_args(), USAGE) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let listener = match TcpListener::bind(addr) {
         Ok(listener) => listener,

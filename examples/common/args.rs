@@ -1,6 +1,7 @@
 //! Command-line flags, parsed by hand: `--name value`, `--name=value`, positionals.
 
 use std::fmt;
+use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -15,6 +16,25 @@ impl fmt::Display for ArgError {
 }
 
 impl std::error::Error for ArgError {}
+
+/// The exit status for a bad command line.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Turns a `parse_args` outcome into the options, or into the exit status after printing
+/// the help (`Ok(None)`: status 0) or the error (status [`EXIT_USAGE`]).
+pub fn options_or_exit<T>(parsed: Result<Option<T>, ArgError>, usage: &str) -> Result<T, ExitCode> {
+    match parsed {
+        Ok(Some(options)) => Ok(options),
+        Ok(None) => {
+            print!("{usage}");
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}\nRun with --help for the options.");
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
 
 /// One command-line argument.
 #[derive(Debug, PartialEq, Eq)]
