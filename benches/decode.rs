@@ -110,7 +110,7 @@ impl Input {
 
 /// Decodes every frame in `buf` with ours.
 #[inline]
-fn decode_all(decoder: &FrameDecoder, buf: &mut BytesMut) -> Check {
+fn decode_all(decoder: &mut FrameDecoder, buf: &mut BytesMut) -> Check {
     let mut check = Check::default();
     while let Some(frame) = decoder.decode(buf).expect("valid frames") {
         check.add(&frame.payload);
@@ -129,7 +129,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
     // needs more, repeat. Once the decoder has seen a header it grows the buffer toward
     // the frame (at most 64 KiB ahead of the bytes received); `reserve` here makes room
     // for the next read, as a caller's read loop would.
-    let decoder = FrameDecoder::new(input.receiver).max_payload_len(64 << 20);
+    let mut decoder = FrameDecoder::new(input.receiver).max_payload_len(64 << 20);
     let mut buf = BytesMut::new();
     group.bench_function("rfc6455", |b| {
         b.iter(|| {
@@ -162,7 +162,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
         b.iter_batched(
             || BytesMut::from(&input.wire[..]),
             |mut buf| {
-                assert_eq!(decode_all(&decoder, &mut buf), expected);
+                assert_eq!(decode_all(&mut decoder.clone(), &mut buf), expected);
                 buf
             },
             BatchSize::PerIteration,

@@ -22,7 +22,7 @@ use std::time::Duration;
 use common::args::{Arg, ArgError, Args, options_or_exit};
 use common::client::{ClientOptions, connect};
 use common::server::{End, Timers, echo};
-use rfc6455::{Config, Error, Event};
+use rfc6455::{Config, Event};
 
 const USAGE: &str = "\
 Runs the Autobahn|Testsuite fuzzing server's cases against this crate's client role.
@@ -170,11 +170,10 @@ async fn case_count(
                 client.flush().await?;
                 client.read().await?;
             }
-            Err(Error::Protocol(e)) => {
+            Err(e) => {
                 client.flush().await?;
                 return Err(e.into());
             }
-            Err(e) => return Err(e.into()),
         }
     }
     client.finish(Duration::from_secs(2)).await;

@@ -23,7 +23,7 @@ use std::time::Duration;
 use common::args::{Arg, ArgError, Args, options_or_exit};
 use common::client::{Client, ClientOptions, connect};
 use common::io::sleep_until_some;
-use rfc6455::{CloseCode, ConnectionState, Error, Event, ProtocolError};
+use rfc6455::{CloseCode, ConnectionState, Event, ProtocolError};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::Instant;
 
@@ -197,7 +197,7 @@ async fn session(client: &mut Client, options: &Options) -> u8 {
                 }
                 Ok(Some(_)) => {} // pings are answered by the connection
                 Ok(None) => break,
-                Err(Error::Protocol(ProtocolError::UnexpectedEof)) => {
+                Err(ProtocolError::UnexpectedEof) => {
                     eprintln!(
                         "error: the server closed the connection without a close handshake (1006)"
                     );
@@ -205,10 +205,7 @@ async fn session(client: &mut Client, options: &Options) -> u8 {
                 }
                 Err(e) => {
                     let _ = client.flush().await; // the close frame for the violation
-                    match e.close_code() {
-                        Some(code) => eprintln!("error: {e} (sent close {code})"),
-                        None => eprintln!("error: {e}"),
-                    }
+                    eprintln!("error: {e} (sent close {})", e.close_code());
                     return EXIT_ABNORMAL;
                 }
             }

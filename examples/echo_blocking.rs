@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use args::{Arg, ArgError, Args, options_or_exit};
 use rfc6455::handshake::RequestParser;
-use rfc6455::{CloseCode, Config, Connection, Error, Event, HandshakeError, UsageError};
+use rfc6455::{CloseCode, Config, Connection, Event, HandshakeError, UsageError};
 
 const USAGE: &str = "\
 WebSocket echo server (blocking std::net, a thread per connection).
@@ -340,9 +340,9 @@ fn close_gracefully(stream: &mut TcpStream, linger: Duration) {
 
 /// After our own close, messages still arrive until the peer's close; sending is refused
 /// and they are not echoed. Any other usage error is a bug here.
-fn ignore_closed(result: Result<(), Error>) -> io::Result<()> {
+fn ignore_closed(result: Result<(), UsageError>) -> io::Result<()> {
     match result {
-        Ok(()) | Err(Error::Usage(UsageError::Closed)) => Ok(()),
+        Ok(()) | Err(UsageError::Closed) => Ok(()),
         Err(e) => Err(io::Error::other(e)),
     }
 }

@@ -96,11 +96,15 @@ mod rand;
 mod role;
 mod utf8;
 
+pub mod extension;
 pub mod frame;
 pub mod handshake;
 
 pub use close_code::CloseCode;
-pub use connection::{CloseFrame, Connection, ConnectionState, Event, Fragment, MessageKind};
+pub use connection::{
+    CloseFrame, Connection, ConnectionState, Event, EventRef, Fragment, MessageKind, Outgoing,
+    Payload, PreparedMessage, TextPayload,
+};
 pub use error::{Error, HandshakeError, ProtocolError, UsageError};
 pub use limits::{Config, HandshakeLimits};
 #[cfg(feature = "std")]

@@ -310,18 +310,23 @@ impl Utf8Bytes {
     /// Re-checks the bytes on each call (see [the type's docs](Self#cost-of-as_str)).
     #[inline]
     pub fn as_str(&self) -> &str {
-        if let Ok(text) = simdutf8::basic::from_utf8(&self.0) {
-            text
-        } else {
-            // Unreachable: every constructor validates. Never panic in release builds.
-            debug_assert!(false, "Utf8Bytes holds invalid UTF-8");
-            ""
+        match simdutf8::basic::from_utf8(&self.0) {
+            Ok(text) => text,
+            // Every constructor validates and `Bytes` is immutable, so no safe code can
+            // reach this: a bug here must be loud, not an empty string.
+            Err(_) => unreachable!("Utf8Bytes holds invalid UTF-8"),
         }
     }
 
     /// The text as bytes, without any check.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The underlying [`Bytes`], borrowed.
+    #[inline]
+    pub(crate) fn as_shared_bytes(&self) -> &Bytes {
         &self.0
     }
 

@@ -6,15 +6,16 @@
 #[path = "conformance/harness.rs"]
 mod harness;
 
+use bytes::Buf;
 use bytes::Bytes;
 use harness::{BINARY, CONT, Chunking, Ev, FIN, PONG, TEXT, Wire, connection, drive};
 use rfc6455::{
-    CloseCode, Config, ConnectionState, Error, Event, MessageKind, ProtocolError, Role, UsageError,
+    CloseCode, Config, ConnectionState, Event, MessageKind, ProtocolError, Role, UsageError,
 };
 
 const ROLES: [Role; 2] = [Role::Server, Role::Client];
 
-fn ev(conn: &mut rfc6455::Connection) -> Result<Option<Ev>, Error> {
+fn ev(conn: &mut rfc6455::Connection) -> Result<Option<Ev>, ProtocolError> {
     conn.next_event().map(|e| e.map(Ev::from_event))
 }
 
@@ -53,7 +54,7 @@ fn failure_keeps_pongs_already_promised() {
             let mut conn = connection(role, Config::default());
             let run = drive(&mut conn, &chunking.split(&w.bytes), false, true);
             assert_eq!(run.events, vec![Ev::ping("p")]);
-            assert_eq!(run.error, Some(ProtocolError::ReservedOpcode(3).into()));
+            assert_eq!(run.error, Some(ProtocolError::ReservedOpcode(3)));
             assert_eq!(run.output, want.bytes, "{role:?} {chunking:?}");
         }
     }
@@ -80,8 +81,8 @@ fn eof_before_close_is_unexpected_eof() {
             conn.receive_eof();
             assert_eq!(ev(&mut conn), Ok(Some(Ev::text("last words"))));
             let err = conn.next_event().unwrap_err();
-            assert_eq!(err, Error::Protocol(ProtocolError::UnexpectedEof));
-            assert_eq!(err.close_code(), Some(CloseCode::ABNORMAL));
+            assert_eq!(err, ProtocolError::UnexpectedEof);
+            assert_eq!(err.close_code(), CloseCode::ABNORMAL);
             assert_eq!(conn.next_event(), Ok(None));
             assert_eq!(conn.next_event(), Ok(None));
             assert!(conn.take_outgoing().is_empty(), "no close frame for 1006");
@@ -99,10 +100,7 @@ fn eof_while_closing_is_unexpected_eof() {
         conn.close(CloseCode::NORMAL, "").unwrap();
         let _ = conn.take_outgoing();
         conn.receive_eof();
-        assert_eq!(
-            conn.next_event(),
-            Err(Error::Protocol(ProtocolError::UnexpectedEof))
-        );
+        assert_eq!(conn.next_event(), Err(ProtocolError::UnexpectedEof));
         assert_eq!(conn.next_event(), Ok(None));
         assert!(conn.take_outgoing().is_empty());
         assert!(conn.should_close_transport());
@@ -153,8 +151,8 @@ fn protocol_error_returned_once_then_nothing() {
         assert_eq!(ev(&mut conn), Ok(Some(Ev::binary([2]))));
         assert_eq!(ev(&mut conn), Ok(Some(Ev::ping("three"))));
         let err = conn.next_event().unwrap_err();
-        assert_eq!(err, Error::Protocol(ProtocolError::ReservedBitsSet(0b100)));
-        assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+        assert_eq!(err, ProtocolError::ReservedBitsSet(0b100));
+        assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
         let mut want = Wire::sent_by(role);
         want.frame(FIN | PONG, b"three").close(1002, "");
         assert_eq!(conn.take_outgoing(), want.bytes);
@@ -197,7 +195,7 @@ fn sending_after_close_is_refused() {
                 }
             }
             let _ = conn.take_outgoing();
-            let closed = Err(Error::Usage(UsageError::Closed));
+            let closed = Err(UsageError::Closed);
             assert_eq!(conn.send_text("x"), closed);
             assert_eq!(conn.send_binary(b"x"), closed);
             assert_eq!(conn.send_ping(b"x"), closed);
@@ -216,7 +214,7 @@ fn sending_after_close_is_refused() {
 fn control_payload_over_125_is_refused() {
     for role in ROLES {
         let mut conn = connection(role, Config::default());
-        let too_large = Err(Error::Usage(UsageError::ControlPayloadTooLarge));
+        let too_large = Err(UsageError::ControlPayloadTooLarge);
         assert_eq!(conn.send_ping(&[0; 126]), too_large);
         assert_eq!(conn.send_pong(&[0; 126]), too_large);
         assert_eq!(conn.close(CloseCode::NORMAL, &"r".repeat(124)), too_large);
@@ -242,7 +240,7 @@ fn close_with_reserved_code_is_refused() {
         for code in [1005, 1006, 1015, 0, 999, 1004, 1016, 2999, 5000, 65535] {
             assert_eq!(
                 conn.close(CloseCode(code), ""),
-                Err(Error::Usage(UsageError::InvalidCloseCode(code)))
+                Err(UsageError::InvalidCloseCode(code))
             );
         }
         assert!(conn.take_outgoing().is_empty());
@@ -288,7 +286,7 @@ fn streaming_send_frames_with_pongs_between() {
         assert_eq!(ev(&mut conn), Ok(Some(Ev::ping("mid"))));
         conn.send_ping(b"ours").unwrap();
         // Other data is refused while the message is open.
-        let busy = Err(Error::Usage(UsageError::MessageInProgress));
+        let busy = Err(UsageError::MessageInProgress);
         assert_eq!(conn.send_text("x"), busy);
         assert_eq!(conn.send_binary(b"x"), busy);
         assert_eq!(conn.begin_message(MessageKind::Binary), busy);
@@ -323,7 +321,7 @@ fn streamed_invalid_utf8_is_refused() {
         conn.begin_message(MessageKind::Text).unwrap();
         conn.send_fragment(b"ok").unwrap();
         let sent = conn.buffered_amount();
-        let invalid = Err(Error::Usage(UsageError::InvalidUtf8));
+        let invalid = Err(UsageError::InvalidUtf8);
         assert_eq!(conn.send_fragment(b"\xff"), invalid);
         assert_eq!(conn.send_fragment(b"\xed\xa0\x80"), invalid);
         assert_eq!(
@@ -383,7 +381,7 @@ fn stream_fragments_delivers_fragments() {
                 ],
                 "{role:?} {chunking:?}"
             );
-            assert_eq!(run.error, Some(ProtocolError::InvalidUtf8.into()));
+            assert_eq!(run.error, Some(ProtocolError::InvalidUtf8));
             let mut want = Wire::sent_by(role);
             want.frame(FIN | PONG, b"p").close(1007, "");
             assert_eq!(run.output, want.bytes);
@@ -393,41 +391,63 @@ fn stream_fragments_delivers_fragments() {
 
 // ----- backpressure -----
 
-/// `buffered_amount` counts the bytes queued (pongs held included); once it is over
-/// `max_buffered_outgoing`, data sends are refused until the bytes are taken. Control
-/// frames are never refused.
+/// `buffered_amount` counts the bytes queued and not yet written (pongs held included).
+/// A data message is refused when the queue and the message's own frames would together
+/// be over `max_buffered_outgoing`: exactly at the limit is accepted, one byte over is
+/// not, and a single message larger than the limit is refused even on an empty queue.
+/// User pings and pongs are refused over the limit too; the close frame and the pongs the
+/// connection owes never are.
 #[test]
-fn backpressure_refuses_data_over_the_limit() {
+fn backpressure_counts_the_new_message() {
     for role in ROLES {
         let header = if role == Role::Client { 6 } else { 2 };
+        let full = Err(UsageError::OutgoingBufferFull);
         let mut conn = connection(role, Config::default().max_buffered_outgoing(100));
         assert_eq!(conn.buffered_amount(), 0);
-        conn.send_binary(&[0; 90]).unwrap();
-        assert_eq!(conn.buffered_amount(), 90 + header);
-        // At or under the limit, still accepted (it is the amount *before* the send).
-        if 90 + header <= 100 {
-            conn.send_binary(&[0; 10]).unwrap();
-        }
-        let over = conn.buffered_amount();
-        assert!(over > 100);
-        let full = Err(Error::Usage(UsageError::OutgoingBufferFull));
-        assert_eq!(conn.send_text("x"), full);
-        assert_eq!(conn.send_binary(b"x"), full);
+        assert_eq!(conn.send_binary(&[0; 101]), full, "alone over the limit");
+        assert_eq!(conn.buffered_amount(), 0);
+        conn.send_binary(&[0; 50]).unwrap();
+        assert_eq!(conn.buffered_amount(), 50 + header);
+        let room = 100 - (50 + header);
+        assert_eq!(
+            conn.send_binary(vec![0; room - header + 1]),
+            full,
+            "one over"
+        );
+        assert_eq!(conn.send_text("x".repeat(room - header + 1)), full);
+        assert_eq!(
+            conn.buffered_amount(),
+            50 + header,
+            "nothing queued when refused"
+        );
+        conn.send_binary(vec![0; room - header]).unwrap(); // exactly at the limit
+        assert_eq!(conn.buffered_amount(), 100);
+        assert_eq!(conn.send_binary(b""), full);
+        assert_eq!(conn.send_ping(b""), full, "a ping is optional");
+        assert_eq!(conn.send_pong(b""), full);
         conn.begin_message(MessageKind::Binary).unwrap();
-        assert_eq!(conn.send_fragment(b"x"), full);
-        assert_eq!(conn.buffered_amount(), over, "nothing queued when refused");
-        // A held pong counts as the frame it will be.
+        assert_eq!(conn.send_fragment(b""), full);
+        // A held pong counts as the frame it will be, and is never refused.
         let mut w = Wire::peer_of(role);
         w.ping("abc");
         conn.receive(&w.bytes);
         assert_eq!(ev(&mut conn), Ok(Some(Ev::ping("abc"))));
-        assert_eq!(conn.buffered_amount(), over + header + 3);
-        conn.send_ping(b"control is never refused").unwrap();
+        assert_eq!(conn.buffered_amount(), 100 + header + 3);
+        // Writing part of the queue makes room by exactly that much.
+        let written = conn.outgoing().chunk().len().min(40);
+        conn.outgoing().advance(written);
+        assert_eq!(conn.buffered_amount(), 100 + header + 3 - written);
         let taken = conn.take_outgoing();
-        assert_eq!(taken.len(), over + 2 * header + 3 + 24);
+        assert_eq!(taken.len(), 100 + header + 3 - written);
         assert_eq!(conn.buffered_amount(), 0);
         conn.finish_message(b"x").unwrap();
         conn.send_text("again").unwrap();
+        // The close frame goes out whatever the queue holds.
+        conn.send_binary(vec![0; 100 - conn.buffered_amount() - header])
+            .unwrap();
+        conn.close(CloseCode::NORMAL, "over the limit is fine")
+            .unwrap();
+        assert!(conn.buffered_amount() > 100);
     }
 }
 

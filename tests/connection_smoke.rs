@@ -1,4 +1,4 @@
-use rfc6455::{CloseCode, Config, Connection, ConnectionState, Error, Event, ProtocolError};
+use rfc6455::{CloseCode, Config, Connection, ConnectionState, Event, ProtocolError};
 
 fn masked(opcode_byte: u8, payload: &[u8]) -> Vec<u8> {
     let key = [1u8, 2, 3, 4];
@@ -42,10 +42,7 @@ fn invalid_utf8_fails_fast_mid_frame() {
     let mut s = Connection::server(Config::default());
     let frame = masked(0x81, &[b'a', 0xff, b'b', b'c']);
     s.receive(&frame[..8]); // header (6) + 2 payload bytes
-    assert_eq!(
-        s.next_event(),
-        Err(Error::Protocol(ProtocolError::InvalidUtf8))
-    );
+    assert_eq!(s.next_event(), Err(ProtocolError::InvalidUtf8));
     assert_eq!(s.take_outgoing(), vec![0x88, 2, 0x03, 0xef]);
     assert_eq!(s.next_event(), Ok(None));
 }

@@ -32,9 +32,10 @@ fn encode(frame: &Frame) -> Vec<u8> {
 }
 
 /// Runs `decode` on `wire` and returns the error, checking that nothing was consumed.
-fn decode_err(decoder: FrameDecoder, wire: &[u8]) -> ProtocolError {
+fn decode_err(decoder: &FrameDecoder, wire: &[u8]) -> ProtocolError {
     let mut buf = BytesMut::from(wire);
     let err = decoder
+        .clone()
         .decode(&mut buf)
         .expect_err("the frame breaks a rule");
     assert_eq!(&buf[..], wire, "an error must leave the buffer as it was");
@@ -91,7 +92,7 @@ fn rfc_5_7_fragmented_unmasked_text() {
 
     // Both frames in one buffer: two decodes, in order.
     let mut buf = BytesMut::from([&first[..], &second[..]].concat().as_slice());
-    let decoder = FrameDecoder::new(Role::Client);
+    let mut decoder = FrameDecoder::new(Role::Client);
     let a = decoder.decode(&mut buf).unwrap().unwrap();
     let b = decoder.decode(&mut buf).unwrap().unwrap();
     assert!(buf.is_empty());
@@ -168,7 +169,7 @@ fn reserved_opcodes_are_rejected_from_the_first_two_bytes() {
     for opcode in (0x3..=0x7).chain(0xB..=0xF) {
         for role in [Role::Server, Role::Client] {
             let mask_bit = if role == Role::Server { 0x80 } else { 0 };
-            let err = decode_err(FrameDecoder::new(role), &[0x80 | opcode, mask_bit]);
+            let err = decode_err(&FrameDecoder::new(role), &[0x80 | opcode, mask_bit]);
             assert_eq!(err, ProtocolError::ReservedOpcode(opcode));
             assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
         }
@@ -204,7 +205,7 @@ fn rsv_bits_without_an_extension_are_rejected() {
     // §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines meanings for
     // non-zero values".
     for (bit, expected) in [(0x40, 0b100), (0x20, 0b010), (0x10, 0b001), (0x70, 0b111)] {
-        let err = decode_err(FrameDecoder::new(Role::Server), &[0x82 | bit, 0x80]);
+        let err = decode_err(&FrameDecoder::new(Role::Server), &[0x82 | bit, 0x80]);
         assert_eq!(err, ProtocolError::ReservedBitsSet(expected));
         assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
     }
@@ -215,7 +216,7 @@ fn rsv_bits_allowed_by_an_extension_are_accepted_and_reported() {
     let wire = [
         0xC1, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
     ];
-    let decoder = FrameDecoder::new(Role::Server).allow_rsv(true, false, false);
+    let mut decoder = FrameDecoder::new(Role::Server).allow_rsv(true, false, false);
     let mut buf = BytesMut::from(&wire[..]);
     let frame = decoder.decode(&mut buf).unwrap().unwrap();
     assert!(frame.header.rsv1 && !frame.header.rsv2 && !frame.header.rsv3);
@@ -223,10 +224,10 @@ fn rsv_bits_allowed_by_an_extension_are_accepted_and_reported() {
     assert_eq!(encode(&frame), wire);
 
     // Only the allowed bit: RSV2 is still reserved, and reported alone.
-    let err = decode_err(decoder, &[0xE1, 0x80]);
+    let err = decode_err(&decoder, &[0xE1, 0x80]);
     assert_eq!(err, ProtocolError::ReservedBitsSet(0b010));
 
-    let all = FrameDecoder::new(Role::Client).allow_rsv(true, true, true);
+    let mut all = FrameDecoder::new(Role::Client).allow_rsv(true, true, true);
     let frame = all
         .decode(&mut BytesMut::from(&[0xF2, 0x01, 0xAB][..]))
         .unwrap()
@@ -239,13 +240,16 @@ fn rsv_bits_allowed_by_an_extension_are_accepted_and_reported() {
 fn length_with_top_bit_set_is_rejected_before_the_key_arrives() {
     // §5.2: "the most significant bit MUST be 0".
     let wire = [0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0];
-    let err = decode_err(FrameDecoder::new(Role::Server), &wire);
+    let err = decode_err(&FrameDecoder::new(Role::Server), &wire);
     assert_eq!(err, ProtocolError::LengthTopBitSet);
     assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
     // Even with no limit at all.
     let unlimited = FrameDecoder::new(Role::Client).max_payload_len(u64::MAX);
     let wire = [0x82, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
-    assert_eq!(decode_err(unlimited, &wire), ProtocolError::LengthTopBitSet);
+    assert_eq!(
+        decode_err(&unlimited, &wire),
+        ProtocolError::LengthTopBitSet
+    );
 }
 
 #[test]
@@ -254,7 +258,7 @@ fn non_minimal_16_bit_length_is_rejected() {
     // choice is to fail on it rather than accept two encodings of one frame.
     for len in [0u16, 1, 125] {
         let [hi, lo] = len.to_be_bytes();
-        let err = decode_err(FrameDecoder::new(Role::Server), &[0x82, 0xFE, hi, lo]);
+        let err = decode_err(&FrameDecoder::new(Role::Server), &[0x82, 0xFE, hi, lo]);
         assert_eq!(err, ProtocolError::NonMinimalLength, "length {len}");
         assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
     }
@@ -271,7 +275,7 @@ fn non_minimal_64_bit_length_is_rejected() {
     for len in [0u64, 125, 126, 0xFFFF] {
         let mut wire = vec![0x82, 0xFF];
         wire.extend_from_slice(&len.to_be_bytes());
-        let err = decode_err(FrameDecoder::new(Role::Server), &wire);
+        let err = decode_err(&FrameDecoder::new(Role::Server), &wire);
         assert_eq!(err, ProtocolError::NonMinimalLength, "length {len}");
         assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
     }
@@ -289,7 +293,7 @@ fn control_frame_over_125_bytes_is_rejected_from_the_first_two_bytes() {
     for opcode in [0x8, 0x9, 0xA] {
         for len7 in [126, 127] {
             let err = decode_err(
-                FrameDecoder::new(Role::Server),
+                &FrameDecoder::new(Role::Server),
                 &[0x80 | opcode, 0x80 | len7],
             );
             assert_eq!(err, ProtocolError::ControlFrameTooLarge);
@@ -297,7 +301,7 @@ fn control_frame_over_125_bytes_is_rejected_from_the_first_two_bytes() {
         }
     }
     // The full header of a 126-byte ping is rejected too, of course.
-    let err = decode_err(FrameDecoder::new(Role::Client), &[0x89, 0x7E, 0x00, 0x7E]);
+    let err = decode_err(&FrameDecoder::new(Role::Client), &[0x89, 0x7E, 0x00, 0x7E]);
     assert_eq!(err, ProtocolError::ControlFrameTooLarge);
     // 125 bytes is allowed.
     let mut wire = vec![0x89, 125];
@@ -312,7 +316,7 @@ fn control_frame_over_125_bytes_is_rejected_from_the_first_two_bytes() {
 fn fragmented_control_frame_is_rejected_from_the_first_two_bytes() {
     // §5.5: control frames "MUST NOT be fragmented".
     for opcode in [0x8, 0x9, 0xA] {
-        let err = decode_err(FrameDecoder::new(Role::Server), &[opcode, 0x80]);
+        let err = decode_err(&FrameDecoder::new(Role::Server), &[opcode, 0x80]);
         assert_eq!(err, ProtocolError::FragmentedControlFrame);
         assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
     }
@@ -323,7 +327,7 @@ fn unmasked_frame_to_a_server_is_rejected_from_the_first_two_bytes() {
     // §5.1: "The server MUST close the connection upon receiving a frame that is not
     // masked."
     for first in [0x81, 0x82, 0x00, 0x88, 0x89, 0x8A] {
-        let err = decode_err(FrameDecoder::new(Role::Server), &[first, 0x05]);
+        let err = decode_err(&FrameDecoder::new(Role::Server), &[first, 0x05]);
         assert_eq!(err, ProtocolError::UnmaskedFrameFromClient);
         assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
     }
@@ -333,7 +337,7 @@ fn unmasked_frame_to_a_server_is_rejected_from_the_first_two_bytes() {
 fn masked_frame_to_a_client_is_rejected_from_the_first_two_bytes() {
     // §5.1: "A client MUST close a connection if it detects a masked frame."
     for first in [0x81, 0x82, 0x00, 0x88, 0x89, 0x8A] {
-        let err = decode_err(FrameDecoder::new(Role::Client), &[first, 0x85]);
+        let err = decode_err(&FrameDecoder::new(Role::Client), &[first, 0x85]);
         assert_eq!(err, ProtocolError::MaskedFrameFromServer);
         assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
     }
@@ -344,13 +348,13 @@ fn payload_over_the_limit_is_rejected_before_the_key_arrives() {
     let decoder = FrameDecoder::new(Role::Server).max_payload_len(100);
     assert_eq!(decoder.max_payload(), 100);
     assert_eq!(decoder.role(), Role::Server);
-    let err = decode_err(decoder, &[0x82, 0x80 | 101]);
+    let err = decode_err(&decoder, &[0x82, 0x80 | 101]);
     assert_eq!(err, ProtocolError::FrameTooLarge { len: 101, max: 100 });
     assert_eq!(err.close_code(), CloseCode::MESSAGE_TOO_BIG);
 
-    let err = decode_err(decoder, &[0x82, 0xFE, 0x01, 0x00]);
+    let err = decode_err(&decoder, &[0x82, 0xFE, 0x01, 0x00]);
     assert_eq!(err, ProtocolError::FrameTooLarge { len: 256, max: 100 });
-    let err = decode_err(decoder, &[0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0]);
+    let err = decode_err(&decoder, &[0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0]);
     assert_eq!(
         err,
         ProtocolError::FrameTooLarge {
@@ -360,9 +364,9 @@ fn payload_over_the_limit_is_rejected_before_the_key_arrives() {
     );
 
     // A limit of zero allows only empty frames.
-    let zero = FrameDecoder::new(Role::Client).max_payload_len(0);
+    let mut zero = FrameDecoder::new(Role::Client).max_payload_len(0);
     assert_eq!(
-        decode_err(zero, &[0x89, 0x01]),
+        decode_err(&zero, &[0x89, 0x01]),
         ProtocolError::FrameTooLarge { len: 1, max: 0 }
     );
     let mut buf = BytesMut::from(&[0x89, 0x00][..]);
@@ -375,27 +379,27 @@ fn the_first_broken_rule_is_reported() {
     let server = FrameDecoder::new(Role::Server).max_payload_len(10);
     // Reserved opcode and RSV set and unmasked.
     assert_eq!(
-        decode_err(server, &[0x73, 0x00]),
+        decode_err(&server, &[0x73, 0x00]),
         ProtocolError::ReservedOpcode(3)
     );
     // RSV set and fragmented ping.
     assert_eq!(
-        decode_err(server, &[0x49, 0x80]),
+        decode_err(&server, &[0x49, 0x80]),
         ProtocolError::ReservedBitsSet(0b100)
     );
     // Fragmented ping, too large and unmasked.
     assert_eq!(
-        decode_err(server, &[0x09, 0x7E]),
+        decode_err(&server, &[0x09, 0x7E]),
         ProtocolError::FragmentedControlFrame
     );
     // Unmasked with a non-minimal length.
     assert_eq!(
-        decode_err(server, &[0x82, 0x7E, 0x00, 0x01]),
+        decode_err(&server, &[0x82, 0x7E, 0x00, 0x01]),
         ProtocolError::UnmaskedFrameFromClient
     );
     // Non-minimal length that is also over the limit.
     assert_eq!(
-        decode_err(server, &[0x82, 0xFE, 0x00, 0x20]),
+        decode_err(&server, &[0x82, 0xFE, 0x00, 0x20]),
         ProtocolError::NonMinimalLength
     );
 }
@@ -428,7 +432,7 @@ fn a_header_announcing_2_pow_63_minus_1_bytes_reserves_nothing() {
 #[test]
 fn a_header_at_the_limit_reserves_the_frame_and_one_over_reserves_nothing() {
     const MAX: u64 = 100_000;
-    let decoder = FrameDecoder::new(Role::Server).max_payload_len(MAX);
+    let mut decoder = FrameDecoder::new(Role::Server).max_payload_len(MAX);
     let header = |len: u64| {
         let mut wire = vec![0x82, 0xFF];
         wire.extend_from_slice(&len.to_be_bytes());
@@ -509,12 +513,16 @@ fn every_strict_prefix_needs_more_and_consumes_nothing() {
         for end in ends {
             let mut buf = BytesMut::from(&wire[..end]);
             assert_eq!(
-                decoder.decode(&mut buf),
+                decoder.clone().decode(&mut buf),
                 Ok(None),
                 "prefix of {end} of {}",
                 wire.len()
             );
-            assert_eq!(&buf[..], &wire[..end], "nothing consumed");
+            // Nothing consumed; the payload that arrived may be unmasked in place (a
+            // resumed decode goes on from there), the header is as it was.
+            assert_eq!(buf.len(), end, "nothing consumed");
+            let head = end.min(header_len);
+            assert_eq!(&buf[..head], &wire[..head]);
             if end < header_len {
                 assert_eq!(decoder.decode_header(&wire[..end]), Ok(None));
             } else {
@@ -529,8 +537,32 @@ fn every_strict_prefix_needs_more_and_consumes_nothing() {
             }
         }
         let mut buf = BytesMut::from(&wire[..]);
-        assert!(decoder.decode(&mut buf).unwrap().is_some());
+        assert!(decoder.clone().decode(&mut buf).unwrap().is_some());
         assert!(buf.is_empty());
+    }
+}
+
+/// The decoder resumes where it stopped: the same frame fed a byte at a time into one
+/// buffer decodes to the same payload as fed whole, each byte unmasked once.
+#[test]
+fn decoding_resumes_across_reads() {
+    for (role, wire) in sample_frames() {
+        let whole = FrameDecoder::new(role)
+            .decode(&mut BytesMut::from(&wire[..]))
+            .unwrap()
+            .unwrap();
+        let mut decoder = FrameDecoder::new(role);
+        let mut buf = BytesMut::new();
+        let mut got = None;
+        for (i, byte) in wire.iter().enumerate() {
+            buf.extend_from_slice(&[*byte]);
+            if let Some(frame) = decoder.decode(&mut buf).unwrap() {
+                assert_eq!(i, wire.len() - 1, "whole only at the last byte");
+                got = Some(frame);
+            }
+        }
+        assert_eq!(got, Some(whole));
+        assert!(!decoder.is_mid_frame());
     }
 }
 
@@ -540,7 +572,7 @@ fn bytes_after_a_frame_are_left_for_the_next_decode() {
     let mut wire = hello.to_vec();
     wire.extend_from_slice(&[0x89, 0x03, 0x61]); // part of the next frame
     let mut buf = BytesMut::from(&wire[..]);
-    let decoder = FrameDecoder::new(Role::Client);
+    let mut decoder = FrameDecoder::new(Role::Client);
     let frame = decoder.decode(&mut buf).unwrap().unwrap();
     assert_eq!(&frame.payload[..], b"Hello");
     assert_eq!(&buf[..], &[0x89, 0x03, 0x61]);
@@ -745,7 +777,7 @@ fn a_huge_header_under_an_unlimited_limit_does_not_panic_or_reserve_it() {
         0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x02, 0x03, 0x04,
     ];
     let mut buf = BytesMut::from(&wire[..]);
-    let decoder = FrameDecoder::new(Role::Server).max_payload_len(u64::MAX);
+    let mut decoder = FrameDecoder::new(Role::Server).max_payload_len(u64::MAX);
     assert_eq!(decoder.decode(&mut buf), Ok(None));
     assert_eq!(&buf[..], wire);
     assert!(buf.capacity() < 1 << 30, "capacity {}", buf.capacity());

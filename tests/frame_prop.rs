@@ -94,7 +94,7 @@ fn chunk_sizes() -> impl Strategy<Value = Vec<usize>> {
 /// Feeds `wire` to `decoder` in chunks of `sizes` (cycled), decoding after each chunk
 /// until the decoder needs more, as a caller reading from a socket would.
 fn decode_in_chunks(
-    decoder: FrameDecoder,
+    mut decoder: FrameDecoder,
     wire: &[u8],
     sizes: &[usize],
 ) -> Result<(Vec<Frame>, BytesMut), ProtocolError> {
@@ -159,12 +159,13 @@ fn limit() -> impl Strategy<Value = u64> {
 /// way: an error or "need more" leaves the buffer alone; a frame consumes exactly its
 /// header and payload, and respects the limit. `decode_slice` (in place, borrowed) gives
 /// the same result as `decode` at every step.
-fn check_decode_contract(decoder: FrameDecoder, input: &[u8]) -> Result<(), TestCaseError> {
+fn check_decode_contract(mut decoder: FrameDecoder, input: &[u8]) -> Result<(), TestCaseError> {
     let mut buf = BytesMut::from(input);
+    let mut slice_decoder = decoder.clone();
     loop {
         let before = buf.clone();
         let mut in_place = before.to_vec();
-        let sliced = decoder
+        let sliced = slice_decoder
             .decode_slice(&mut in_place)
             .map(|f| f.map(|f| (f.header, f.payload.to_vec(), f.consumed)));
         let decoded = decoder.decode(&mut buf);
@@ -188,7 +189,10 @@ fn check_decode_contract(decoder: FrameDecoder, input: &[u8]) -> Result<(), Test
                 prop_assert_eq!(&buf[..], &before[header_len + frame.payload.len()..]);
             }
             Ok(None) => {
-                prop_assert_eq!(&buf[..], &before[..]);
+                // Nothing consumed; a partial payload may have been unmasked in place,
+                // which a resumed decode continues (the header is untouched).
+                prop_assert_eq!(buf.len(), before.len());
+                prop_assert_eq!(&buf[..2.min(buf.len())], &before[..2.min(before.len())]);
                 return Ok(());
             }
             Err(err) => {
@@ -307,7 +311,7 @@ proptest! {
         receiver in role(),
         wire in raw_frame(),
     ) {
-        let decoder = FrameDecoder::new(receiver).allow_rsv(true, true, true);
+        let mut decoder = FrameDecoder::new(receiver).allow_rsv(true, true, true);
         let mut buf = BytesMut::from(&wire[..]);
         if let Ok(Some(frame)) = decoder.decode(&mut buf) {
             let used = wire.len() - buf.len();
@@ -331,7 +335,7 @@ fn raw_frames_are_often_valid() {
     for _ in 0..4000 {
         let wire = strategy.new_tree(&mut runner).unwrap().current();
         for receiver in [Role::Server, Role::Client] {
-            let decoder = FrameDecoder::new(receiver).allow_rsv(true, true, true);
+            let mut decoder = FrameDecoder::new(receiver).allow_rsv(true, true, true);
             if let Ok(Some(_)) = decoder.decode(&mut BytesMut::from(&wire[..])) {
                 let slot = match wire[1] & 0x7F {
                     126 => 1,

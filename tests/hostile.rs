@@ -9,8 +9,7 @@ use bytes::BytesMut;
 use rfc6455::frame::{FrameDecoder, MAX_EAGER_RESERVE};
 use rfc6455::handshake::RequestParser;
 use rfc6455::{
-    CloseCode, Config, Connection, Error, Event, HandshakeError, HandshakeLimits, ProtocolError,
-    Role,
+    CloseCode, Config, Connection, Event, HandshakeError, HandshakeLimits, ProtocolError, Role,
 };
 
 // ----- a counting allocator: bytes allocated by the current thread -----
@@ -90,7 +89,7 @@ fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Feeds `input` to a fresh server and returns its events, its error and its outgoing bytes.
-fn server_run(config: Config, input: &[u8]) -> (Vec<Event>, Option<Error>, Vec<u8>) {
+fn server_run(config: Config, input: &[u8]) -> (Vec<Event>, Option<ProtocolError>, Vec<u8>) {
     let mut ws = Connection::server(config);
     ws.receive(input);
     let mut events = Vec::new();
@@ -120,7 +119,7 @@ fn close_frame(code: CloseCode) -> Vec<u8> {
 #[test]
 fn a_2_63_minus_1_byte_frame_header_costs_nothing() {
     for max in [FrameDecoder::DEFAULT_MAX_PAYLOAD_LEN, 1 << 40] {
-        let decoder = FrameDecoder::new(Role::Server).max_payload_len(max);
+        let mut decoder = FrameDecoder::new(Role::Server).max_payload_len(max);
         let mut buf = BytesMut::from(&header64(0x82, (1 << 63) - 1)[..]);
         let capacity = buf.capacity();
         let (result, bytes) = allocated_by(|| decoder.decode(&mut buf));
@@ -140,7 +139,7 @@ fn a_2_63_minus_1_byte_frame_header_costs_nothing() {
 #[test]
 fn a_64_bit_length_with_the_top_bit_set_is_a_protocol_error_before_any_allocation() {
     for len in [u64::MAX, 1 << 63] {
-        let decoder = FrameDecoder::new(Role::Server).max_payload_len(u64::MAX);
+        let mut decoder = FrameDecoder::new(Role::Server).max_payload_len(u64::MAX);
         let mut buf = BytesMut::from(&header64(0x82, len)[..]);
         let (result, bytes) = allocated_by(|| decoder.decode(&mut buf));
         assert_eq!(result, Err(ProtocolError::LengthTopBitSet));
@@ -151,7 +150,7 @@ fn a_64_bit_length_with_the_top_bit_set_is_a_protocol_error_before_any_allocatio
 
 #[test]
 fn a_huge_header_under_a_huge_limit_reserves_at_most_the_eager_bound() {
-    let decoder = FrameDecoder::new(Role::Server).max_payload_len(u64::MAX >> 1);
+    let mut decoder = FrameDecoder::new(Role::Server).max_payload_len(u64::MAX >> 1);
     let mut buf = BytesMut::from(&header64(0x82, (1 << 62) + 5)[..]);
     let (result, bytes) = allocated_by(|| decoder.decode(&mut buf));
     assert_eq!(result, Ok(None));
@@ -172,10 +171,10 @@ fn frames_just_over_each_limit_fail_with_1009_before_allocation_and_at_the_limit
     let (result, bytes) = allocated_by(|| ws.next_event());
     assert_eq!(
         result,
-        Err(Error::Protocol(ProtocolError::FrameTooLarge {
+        Err(ProtocolError::FrameTooLarge {
             len: 1001,
             max: 1000
-        }))
+        })
     );
     assert!(
         bytes < 64,
@@ -194,12 +193,7 @@ fn frames_just_over_each_limit_fail_with_1009_before_allocation_and_at_the_limit
     input.extend(header(0x80, 501));
     let (events, error, out) = server_run(config, &input);
     assert!(events.is_empty());
-    assert_eq!(
-        error,
-        Some(Error::Protocol(ProtocolError::MessageTooLarge {
-            max: 1500
-        }))
-    );
+    assert_eq!(error, Some(ProtocolError::MessageTooLarge { max: 1500 }));
     assert_eq!(out, close_frame(CloseCode::MESSAGE_TOO_BIG));
 
     // At the message limit: fine.
@@ -403,12 +397,7 @@ fn one_byte_fragments_up_to_the_message_limit_then_one_more_is_1009_with_bounded
         if i < LIMIT {
             assert_eq!(result, Ok(None), "fragment {i}");
         } else {
-            assert_eq!(
-                result,
-                Err(Error::Protocol(ProtocolError::MessageTooLarge {
-                    max: LIMIT
-                }))
-            );
+            assert_eq!(result, Err(ProtocolError::MessageTooLarge { max: LIMIT }));
         }
     }
     assert_eq!(ws.take_outgoing(), close_frame(CloseCode::MESSAGE_TOO_BIG));
@@ -431,7 +420,7 @@ fn invalid_utf8_in_the_last_byte_of_the_thousandth_fragment_is_1007_at_that_frag
         if i < 1000 {
             assert_eq!(result, Ok(None), "fragment {i}");
         } else {
-            assert_eq!(result, Err(Error::Protocol(ProtocolError::InvalidUtf8)));
+            assert_eq!(result, Err(ProtocolError::InvalidUtf8));
         }
     }
     assert_eq!(ws.take_outgoing(), close_frame(CloseCode::INVALID_PAYLOAD));
@@ -490,7 +479,7 @@ fn bad_close_frames_each_get_the_specified_answer() {
     for (payload, expected) in cases {
         let (events, error, out) = server_run(Config::default(), &masked(0x88, &payload));
         assert!(events.is_empty(), "{payload:?}");
-        assert_eq!(error, Some(Error::Protocol(expected)), "{payload:?}");
+        assert_eq!(error, Some(expected), "{payload:?}");
         let code = expected.close_code();
         let want = if expected == ProtocolError::InvalidCloseReason {
             CloseCode::INVALID_PAYLOAD

@@ -10,9 +10,7 @@ mod harness;
 
 use harness::{Ev, connection};
 use proptest::prelude::*;
-use rfc6455::{
-    CloseCode, Config, Connection, ConnectionState, Error, MessageKind, Role, UsageError,
-};
+use rfc6455::{CloseCode, Config, Connection, ConnectionState, MessageKind, Role, UsageError};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -244,10 +242,7 @@ fn run(
     assert_eq!(client.conn.next_event(), Ok(None));
     assert!(client.conn.should_close_transport());
     for side in [&mut client, &mut server] {
-        assert_eq!(
-            side.conn.send_text("late"),
-            Err(Error::Usage(UsageError::Closed))
-        );
+        assert_eq!(side.conn.send_text("late"), Err(UsageError::Closed));
         assert_eq!(side.conn.buffered_amount(), 0);
     }
 }

@@ -415,7 +415,7 @@ impl Client {
                 },
                 message = outgoing.recv(), if queue_open && open => match message {
                     // Only fails once our close is sent; then the message is moot.
-                    Some(json) => { let _ = ws.send_text(&json); }
+                    Some(json) => { let _ = ws.send_text(&*json); }
                     None => {
                         queue_open = false;
                         let _ = ws.close(CloseCode::POLICY_VIOLATION, "too slow: outgoing queue full");

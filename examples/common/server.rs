@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rfc6455::handshake::RequestParser;
 use rfc6455::{
-    CloseCode, Config, Connection, ConnectionState, Error, Event, HandshakeError, HandshakeLimits,
+    CloseCode, Config, Connection, ConnectionState, Event, HandshakeError, HandshakeLimits,
     ProtocolError, UsageError,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -319,18 +319,16 @@ where
             let event = match ws.next_event() {
                 Ok(Some(event)) => event,
                 Ok(None) => break,
-                Err(Error::Protocol(e)) => {
+                Err(e) => {
                     // The close frame with e's code is queued: write it, then close TCP
                     // (§7.1.7).
                     let _ = write_out(stream, ws, &mut out).await;
                     return End::Failed(e);
                 }
-                Err(Error::Usage(e)) => return End::Bug(e),
-                Err(e) => return End::Io(io::Error::other(e)),
             };
             let sent = match event {
-                Event::Text(text) => ws.send_text(&text),
-                Event::Binary(data) => ws.send_binary(&data),
+                Event::Text(text) => ws.send_text(text),
+                Event::Binary(data) => ws.send_binary(data),
                 // The connection queued the pong (auto-pong), or the close echo.
                 Event::Close(close) => {
                     let _ = write_out(stream, ws, &mut out).await;
@@ -341,9 +339,8 @@ where
             match sent {
                 // After our own close (shutdown, idle), messages still arrive until the
                 // peer's close; they are not echoed.
-                Ok(()) | Err(Error::Usage(UsageError::Closed)) => {}
-                Err(Error::Usage(e)) => return End::Bug(e),
-                Err(e) => return End::Io(io::Error::other(e)),
+                Ok(()) | Err(UsageError::Closed) => {}
+                Err(e) => return End::Bug(e),
             }
             if ws.buffered_amount() >= FLUSH_AT {
                 if let Err(e) = write_out(stream, ws, &mut out).await {

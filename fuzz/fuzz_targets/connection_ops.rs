@@ -233,7 +233,7 @@ fuzz_target!(|input: Input| {
                 if was_closed {
                     assert_eq!(result, Ok(None));
                 } else {
-                    assert_eq!(result, Err(Error::Protocol(ProtocolError::UnexpectedEof)));
+                    assert_eq!(result, Err(ProtocolError::UnexpectedEof));
                 }
                 // A failure still writes the pongs its pings promised, before its close.
                 side.before_frame();

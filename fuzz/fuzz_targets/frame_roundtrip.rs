@@ -56,7 +56,7 @@ fuzz_target!(|input: Input| {
     } else {
         Role::Client
     };
-    let decoder = FrameDecoder::new(role)
+    let mut decoder = FrameDecoder::new(role)
         .allow_rsv(true, true, true)
         .max_payload_len(u64::MAX >> 1);
     let mut buf = BytesMut::new();

@@ -23,6 +23,42 @@ pub enum Event {
     Fragment(Fragment),
 }
 
+/// An event with its payload borrowed from the connection's buffers, as returned by
+/// [`Connection::next_event_ref`](crate::Connection::next_event_ref): the same events as
+/// [`Event`], without an allocation per message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventRef<'a> {
+    /// A whole text message, UTF-8 checked (§5.6).
+    Text(&'a str),
+    /// A whole binary message.
+    Binary(&'a [u8]),
+    /// A ping (§5.5.2); with auto-pong, the pong is already queued.
+    Ping(&'a [u8]),
+    /// A pong (§5.5.3).
+    Pong(&'a [u8]),
+    /// The peer's close frame (§5.5.1); the echo is already queued if we had not sent a
+    /// close. `code` is [`CloseCode::NO_STATUS_RECEIVED`] (1005) for an empty frame.
+    Close {
+        /// The status code.
+        code: CloseCode,
+        /// The reason, possibly empty.
+        reason: &'a str,
+    },
+    /// A data frame of a message, only with
+    /// [`Config::stream_fragments`](crate::Config::stream_fragments).
+    Fragment {
+        /// Text or binary.
+        kind: MessageKind,
+        /// The frame's payload (for text, possibly ending inside a code point).
+        data: &'a [u8],
+        /// Whether this is the message's first frame.
+        first: bool,
+        /// Whether this is the message's last frame.
+        fin: bool,
+    },
+}
+
 /// The body of a close frame (§5.5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseFrame {

@@ -72,6 +72,11 @@ pub enum ProtocolError {
         max: u64,
     },
 
+    /// A negotiated extension found a payload invalid (for example, corrupt compressed
+    /// data, RFC 7692 §8.1); the reason is the extension's.
+    #[error("invalid extension data: {0}")]
+    Extension(&'static str),
+
     // ----- the transport -----
     /// The transport ended (end of stream) before the closing handshake: "the WebSocket
     /// Connection Close Code is considered to be 1006" (§7.1.5). Nothing can be sent.

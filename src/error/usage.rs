@@ -25,6 +25,9 @@ pub enum UsageError {
     /// The outgoing queue is over its configured limit; write out queued bytes first.
     #[error("outgoing buffer is full")]
     OutgoingBufferFull,
+    /// The negotiated extension could not encode the message; nothing was sent.
+    #[error("the extension could not encode the message: {0}")]
+    Extension(crate::extension::ExtensionError),
     /// The chosen subprotocol is not one the client offered (§4.2.2).
     #[error("subprotocol was not offered by the client")]
     SubprotocolNotOffered,

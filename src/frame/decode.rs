@@ -1,21 +1,84 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{Frame, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, apply_mask};
-use crate::{ProtocolError, Role};
+use crate::{ProtocolError, Role, Utf8Validator};
 
-/// Decodes frames received by an endpoint of a given [`Role`], enforcing every header
-/// rule of §5.2, §5.1 and §5.5 and a maximum payload length.
+/// The frame decoder (§5.2): every header rule of §5.2, §5.1 and §5.5, a maximum payload
+/// length, and the payload's progress — how much has arrived, unmasked at which key
+/// phase, and (for text) validated as UTF-8 so far.
 ///
-/// Decoding is incremental: given the bytes received so far it returns a whole frame or
-/// `None` ("need more"), never a partial result, and consumes only whole frames. Every
-/// check that the first two bytes allow is made as soon as they arrive, and the length is
-/// checked against the limit before anything is reserved for the payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// This is the one decoder of the crate: [`decode`](FrameDecoder::decode) over a
+/// `BytesMut`, [`decode_slice`](FrameDecoder::decode_slice) over the caller's own buffer
+/// and [`Connection`](crate::Connection) all drive the same incremental step, so every
+/// rule is checked in one place.
+///
+/// Decoding is resumable at any byte: given the bytes of the current frame received so
+/// far (from its first header byte), it returns a whole frame or `None` ("need more").
+/// Bytes of a payload that arrived are unmasked in place as soon as they are seen and
+/// never again, so the caller must hand in the same frame's bytes again, with more
+/// appended, until the frame is whole. Every check that the first two bytes allow is
+/// made as soon as they arrive, and the length is checked against the limit before
+/// anything is reserved for the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameDecoder {
     role: Role,
     max_payload_len: u64,
     /// RSV bits a negotiated extension defines, as `0b_rsv1_rsv2_rsv3`.
     allowed_rsv: u8,
+    /// The frame whose header was read and whose payload is arriving.
+    current: Option<Progress>,
+}
+
+/// A frame whose header has been parsed: how far its payload has been processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Progress {
+    header: FrameHeader,
+    /// The header's length in bytes (2 to 14).
+    header_len: usize,
+    /// The payload's length, known to fit in memory.
+    len: usize,
+    /// Payload bytes already unmasked (and validated, for text).
+    done: usize,
+    /// How the payload's text is checked.
+    text: TextCheck,
+}
+
+/// How a frame's payload is checked as UTF-8 (§8.1) while it is decoded; decided by the
+/// caller from the header, since only the message layer knows whether a continuation
+/// frame carries text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextCheck {
+    /// Not text, or text that is checked elsewhere (an extension's output).
+    None,
+    /// Text: fed to the validator as it arrives, so that invalid text fails the
+    /// connection before the frame ends.
+    Stream,
+    /// A whole text message in one frame: if the frame arrives whole in one step, it is
+    /// left to the caller to check in one pass (which yields the `&str`); bytes that
+    /// arrive in pieces are fed to the validator as for `Stream`.
+    Whole,
+}
+
+/// A frame that was decoded whole by [`FrameDecoder::step`]: the caller removes
+/// `header_len + payload_len` bytes from the front of its buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Complete {
+    pub(crate) header: FrameHeader,
+    pub(crate) header_len: usize,
+    pub(crate) payload_len: usize,
+    /// For [`TextCheck::Whole`]: whether the text was already fed to the validator
+    /// (it arrived in pieces) rather than left to the caller.
+    pub(crate) text_fed: bool,
+}
+
+/// What one step of the decoder found.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step {
+    /// The frame is not whole: this many more bytes are needed at least (the rest of the
+    /// header, or the rest of the payload).
+    Incomplete(usize),
+    /// The frame is whole.
+    Complete(Complete),
 }
 
 impl FrameDecoder {
@@ -33,6 +96,7 @@ impl FrameDecoder {
             role,
             max_payload_len: Self::DEFAULT_MAX_PAYLOAD_LEN,
             allowed_rsv: 0,
+            current: None,
         }
     }
 
@@ -53,6 +117,10 @@ impl FrameDecoder {
         self
     }
 
+    pub(crate) fn set_allowed_rsv(&mut self, bits: u8) {
+        self.allowed_rsv = bits & 0b111;
+    }
+
     /// The role frames are decoded for.
     #[must_use]
     pub const fn role(&self) -> Role {
@@ -65,10 +133,28 @@ impl FrameDecoder {
         self.max_payload_len
     }
 
+    /// Whether a frame's header has been read and its payload is still arriving.
+    #[must_use]
+    pub const fn is_mid_frame(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// Where the frame in progress ends, counted from its first header byte, once its
+    /// header has been read.
+    pub(crate) fn frame_end(&self) -> Option<usize> {
+        self.current.map(|p| p.header_len + p.len)
+    }
+
+    /// Forgets the frame in progress, if any: the next bytes are a new frame's header.
+    pub fn reset(&mut self) {
+        self.current = None;
+    }
+
     /// Parses a frame header from the start of `buf`.
     ///
     /// Returns `Ok(None)` if `buf` holds only part of a header, or the header and its
-    /// length in bytes. The payload is not looked at.
+    /// length in bytes. The payload is not looked at, and the decoder's progress is
+    /// neither used nor changed.
     ///
     /// # Errors
     /// The first rule the header breaks, checked in this order: reserved opcode, RSV bits
@@ -140,7 +226,9 @@ impl FrameDecoder {
             }
             len => (u64::from(len), 2),
         };
-        if payload_len > self.max_payload_len {
+        // The limit, checked before anything is reserved (the one place FrameTooLarge is
+        // made). A length that does not fit in memory is over any limit there can be.
+        if payload_len > self.max_payload_len || usize::try_from(payload_len).is_err() {
             return Err(ProtocolError::FrameTooLarge {
                 len: payload_len,
                 max: self.max_payload_len,
@@ -167,10 +255,87 @@ impl FrameDecoder {
         Ok(Some((header, pos)))
     }
 
-    /// Decodes one whole frame from the front of `buf` without allocating: the payload is
-    /// unmasked where it lies and returned borrowed, with the number of bytes the frame
-    /// took. Returns `Ok(None)` if `buf` does not hold a whole frame yet; nothing is
-    /// changed then.
+    /// One step over `buf`, which holds the current frame's bytes received so far, from
+    /// its first header byte (and possibly later frames after it).
+    ///
+    /// When the header is first complete, `on_header` sees it (the message layer's checks
+    /// go there) and says how its payload is checked as text. Then the payload bytes not
+    /// yet seen are unmasked in place, continuing the key phase, and fed to `utf8` as that
+    /// says. Returns [`Step::Complete`] once the whole frame is in `buf`; the decoder is
+    /// then ready for the next frame, which starts after `header_len + payload_len`
+    /// bytes.
+    ///
+    /// # Errors
+    /// A header rule ([`decode_header`](Self::decode_header)), an error of `on_header`,
+    /// or invalid UTF-8; the decoder is then reset.
+    #[inline]
+    pub(crate) fn step(
+        &mut self,
+        buf: &mut [u8],
+        utf8: &mut Utf8Validator,
+        on_header: impl FnOnce(&FrameHeader) -> Result<TextCheck, ProtocolError>,
+    ) -> Result<Step, ProtocolError> {
+        let mut progress = if let Some(progress) = self.current {
+            progress
+        } else {
+            let Some((header, header_len)) = self.decode_header(buf)? else {
+                // At least the two first bytes; the exact header length is known from
+                // them, but two is a safe lower bound.
+                return Ok(Step::Incomplete(2usize.saturating_sub(buf.len()).max(1)));
+            };
+            let text = on_header(&header)?;
+            Progress {
+                header,
+                header_len,
+                // decode_header checked that the length fits in a usize.
+                len: usize::try_from(header.payload_len).unwrap_or(usize::MAX),
+                done: 0,
+                text,
+            }
+        };
+        let available = (buf.len() - progress.header_len).min(progress.len);
+        let whole_at_once = progress.done == 0 && available == progress.len;
+        if available > progress.done {
+            let fresh =
+                &mut buf[progress.header_len + progress.done..][..available - progress.done];
+            if let Some(key) = progress.header.mask {
+                apply_mask(fresh, key, progress.done);
+            }
+            let feed = match progress.text {
+                TextCheck::None => false,
+                TextCheck::Stream => true,
+                TextCheck::Whole => !whole_at_once,
+            };
+            if feed {
+                if let Err(error) = utf8.feed(fresh) {
+                    self.current = None;
+                    return Err(error);
+                }
+            }
+            progress.done = available;
+        }
+        if progress.done < progress.len {
+            self.current = Some(progress);
+            return Ok(Step::Incomplete(progress.len - progress.done));
+        }
+        self.current = None;
+        Ok(Step::Complete(Complete {
+            header: progress.header,
+            header_len: progress.header_len,
+            payload_len: progress.len,
+            text_fed: !(progress.text == TextCheck::Whole && whole_at_once),
+        }))
+    }
+
+    /// Decodes one frame from the front of `buf` without allocating: once the frame is
+    /// whole, its payload is returned borrowed from `buf`, unmasked in place, with the
+    /// number of bytes the frame took. Returns `Ok(None)` while `buf` holds only part of
+    /// it.
+    ///
+    /// Resumable: the payload bytes that have arrived are unmasked as they are seen, and
+    /// the decoder remembers how far it got, so call again with the same frame's bytes
+    /// (more appended) until it returns the frame; then hand in the bytes after
+    /// `consumed`.
     ///
     /// This is the lowest layer, for callers that manage their own buffer (a proxy, an
     /// embedded device, a custom message layer); [`FrameDecoder::decode`] is the same
@@ -182,7 +347,7 @@ impl FrameDecoder {
     ///
     /// // §5.7: a fragmented unmasked text message, "Hel" then "lo", from a server.
     /// let mut buf = [0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f];
-    /// let decoder = FrameDecoder::new(Role::Client);
+    /// let mut decoder = FrameDecoder::new(Role::Client);
     /// let first = decoder.decode_slice(&mut buf)?.expect("a whole frame");
     /// assert_eq!((first.header.opcode, first.header.fin, &first.payload[..]), (OpCode::Text, false, &b"Hel"[..]));
     /// let used = first.consumed;
@@ -192,73 +357,55 @@ impl FrameDecoder {
     /// ```
     ///
     /// # Errors
-    /// As [`FrameDecoder::decode_header`]; `buf` is left as it was.
+    /// As [`FrameDecoder::decode_header`]; the decoder is then reset.
     #[inline]
     pub fn decode_slice<'b>(
-        &self,
+        &mut self,
         buf: &'b mut [u8],
     ) -> Result<Option<FrameRef<'b>>, ProtocolError> {
-        let Some((header, header_len)) = self.decode_header(buf)? else {
-            return Ok(None);
-        };
-        let Some(end) = usize::try_from(header.payload_len)
-            .ok()
-            .and_then(|len| header_len.checked_add(len))
-        else {
-            return Err(ProtocolError::FrameTooLarge {
-                len: header.payload_len,
-                max: self.max_payload_len,
-            });
-        };
-        let Some(payload) = buf.get_mut(header_len..end) else {
-            return Ok(None);
-        };
-        if let Some(key) = header.mask {
-            apply_mask(payload, key, 0);
+        let mut unused = Utf8Validator::new();
+        match self.step(buf, &mut unused, |_| Ok(TextCheck::None))? {
+            Step::Incomplete(_) => Ok(None),
+            Step::Complete(frame) => {
+                let end = frame.header_len + frame.payload_len;
+                Ok(Some(FrameRef {
+                    header: frame.header,
+                    payload: &mut buf[frame.header_len..end],
+                    consumed: end,
+                }))
+            }
         }
-        Ok(Some(FrameRef {
-            header,
-            payload,
-            consumed: end,
-        }))
     }
 
-    /// Decodes one whole frame from the front of `buf`, or returns `Ok(None)` if `buf`
-    /// does not hold one yet.
+    /// Decodes one frame from the front of `buf`, or returns `Ok(None)` if `buf` does not
+    /// hold all of it yet.
     ///
-    /// On success the frame's bytes are removed from `buf`, and the payload is unmasked in
-    /// place and split off without copying. While the frame is incomplete nothing is
-    /// consumed, but `buf`'s capacity is grown toward the whole frame, by at most
-    /// [`MAX_EAGER_RESERVE`] at a time: a header alone never commits more memory than
-    /// that.
+    /// On success the frame's bytes are removed from `buf`, and the payload, unmasked in
+    /// place, is split off without copying (or copied, when small: see
+    /// [`take_payload`]). While the frame is incomplete nothing is removed (the payload
+    /// that arrived is unmasked in place, as for
+    /// [`decode_slice`](Self::decode_slice)), and `buf`'s capacity is grown toward the
+    /// whole frame, by at most [`MAX_EAGER_RESERVE`] at a time: a header alone never
+    /// commits more memory than that.
     ///
     /// # Errors
     /// Any error of [`FrameDecoder::decode_header`]. After an error the connection must
-    /// be failed (§7.1.7); `buf` is left as it was.
-    pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
-        let Some((header, header_len)) = self.decode_header(buf)? else {
-            return Ok(None);
-        };
-        // The limit check has passed, so the length fits in memory on 64-bit targets; on
-        // smaller ones it may not, and is then too large all the same.
-        let too_large = ProtocolError::FrameTooLarge {
-            len: header.payload_len,
-            max: self.max_payload_len,
-        };
-        let payload_len = usize::try_from(header.payload_len).map_err(|_| too_large)?;
-        let frame_len = header_len.checked_add(payload_len).ok_or(too_large)?;
-        if buf.len() < frame_len {
-            reserve_for_payload(buf, frame_len - buf.len());
-            return Ok(None);
+    /// be failed (§7.1.7); the decoder is reset.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+        let mut unused = Utf8Validator::new();
+        match self.step(buf, &mut unused, |_| Ok(TextCheck::None))? {
+            Step::Incomplete(missing) => {
+                buf.reserve(missing.min(MAX_EAGER_RESERVE));
+                Ok(None)
+            }
+            Step::Complete(frame) => {
+                buf.advance(frame.header_len);
+                Ok(Some(Frame {
+                    header: frame.header,
+                    payload: take_payload(buf, frame.payload_len),
+                }))
+            }
         }
-        buf.advance(header_len);
-        if let Some(key) = header.mask {
-            apply_mask(&mut buf[..payload_len], key, 0);
-        }
-        Ok(Some(Frame {
-            header,
-            payload: take_payload(buf, payload_len),
-        }))
     }
 }
 
@@ -271,10 +418,9 @@ pub(crate) const COPY_PAYLOADS_UP_TO: usize = 256;
 
 /// Removes the first `len` bytes of `buf` (a payload, already unmasked) and returns them:
 /// shared with `buf` without copying, or copied when small (see [`COPY_PAYLOADS_UP_TO`]).
-// Out of line: inlined into `decode`, it made 16-byte frames 1.5x slower (register
-// pressure; `benches/decode.rs`).
-#[inline(never)]
-fn take_payload(buf: &mut BytesMut, len: usize) -> Bytes {
+/// The one place a received payload becomes `Bytes`.
+#[inline]
+pub(crate) fn take_payload(buf: &mut BytesMut, len: usize) -> Bytes {
     if len <= COPY_PAYLOADS_UP_TO {
         let payload = Bytes::copy_from_slice(&buf[..len]);
         buf.advance(len);
@@ -299,9 +445,3 @@ pub struct FrameRef<'b> {
 /// The most spare capacity reserved ahead of bytes that have not arrived yet: a peer that
 /// announces a large frame and sends nothing more costs at most this much.
 pub const MAX_EAGER_RESERVE: usize = 64 * 1024;
-
-/// Grows `buf` toward `missing` more bytes of an announced payload, by at most
-/// [`MAX_EAGER_RESERVE`].
-pub(crate) fn reserve_for_payload(buf: &mut BytesMut, missing: usize) {
-    buf.reserve(missing.min(MAX_EAGER_RESERVE));
-}

@@ -12,7 +12,7 @@
 //!
 //! // §5.7: a single-frame masked text message containing "Hello", from a client.
 //! let mut buf = BytesMut::from(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58][..]);
-//! let decoder = FrameDecoder::new(Role::Server);
+//! let mut decoder = FrameDecoder::new(Role::Server);
 //! let frame = decoder.decode(&mut buf)?.expect("a whole frame");
 //! assert_eq!(frame.header.opcode, OpCode::Text);
 //! assert!(frame.header.fin);
@@ -27,9 +27,8 @@ mod header;
 mod mask;
 
 pub use close::{encode_close_payload, parse_close_payload};
-pub(crate) use decode::{COPY_PAYLOADS_UP_TO, reserve_for_payload};
 pub use decode::{FrameDecoder, FrameRef, MAX_EAGER_RESERVE};
-pub(crate) use header::encode_frame;
+pub(crate) use decode::{Step, TextCheck, take_payload};
 pub use header::{Frame, FrameHeader, MAX_HEADER_LEN};
 pub use mask::apply_mask;
 

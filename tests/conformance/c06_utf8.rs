@@ -133,11 +133,7 @@ fn fails_at_second_part(id: &str, role: Role, parts: &[Vec<u8>]) {
     let chunks: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     let run = drive(&mut conn, &chunks, false, true);
     assert_eq!(run.events, vec![], "{id} {role:?}");
-    assert_eq!(
-        run.error,
-        Some(ProtocolError::InvalidUtf8.into()),
-        "{id} {role:?}"
-    );
+    assert_eq!(run.error, Some(ProtocolError::InvalidUtf8), "{id} {role:?}");
     assert_eq!(run.error_chunk, Some(1), "{id} {role:?}: fails fast");
     let mut close = Wire::sent_by(role);
     close.close(1007, "");

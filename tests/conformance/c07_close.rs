@@ -208,8 +208,9 @@ fn case_7_9_x_and_7_13_x_invalid_codes() {
 // ----- closes we start -----
 
 /// After our own close (Closing), incoming messages are still delivered until the peer's
-/// close, which completes the handshake without a second close frame (§7.1.2-§7.1.4). No
-/// pong is sent after our close.
+/// close, which completes the handshake without a second close frame (§7.1.2-§7.1.4). A
+/// ping that arrives before the peer's close is still answered: §5.5.2 excuses the pong
+/// only once the peer's close was received, not after our own was sent.
 #[test]
 fn our_close_then_messages_until_peers_close() {
     for role in [Role::Server, Role::Client] {
@@ -242,10 +243,13 @@ fn our_close_then_messages_until_peers_close() {
                 "{role:?} {chunking:?}"
             );
             assert_eq!(run.error, None);
+            let mut expected = Wire::sent_by(role);
+            expected.close(1001, "bye");
+            let _ = expected.take(); // the close already taken above
+            expected.pong("p");
             assert_eq!(
-                run.output,
-                Vec::<u8>::new(),
-                "no echo, no pong, no second close"
+                run.output, expected.bytes,
+                "the pong for the ping (§5.5.2), no echo, no second close"
             );
             assert_eq!(conn.state(), ConnectionState::Closed);
             // §7.1.1: the server closes TCP first; the client waits for it.
@@ -270,7 +274,7 @@ fn error_after_our_close_sends_nothing() {
             let _ = conn.take_outgoing();
             let run = drive(&mut conn, &chunking.split(&w.bytes), false, true);
             assert_eq!(run.events, vec![Ev::text("late")], "{role:?} {chunking:?}");
-            assert_eq!(run.error, Some(ProtocolError::ReservedOpcode(3).into()));
+            assert_eq!(run.error, Some(ProtocolError::ReservedOpcode(3)));
             assert_eq!(run.output, Vec::<u8>::new(), "{role:?} {chunking:?}");
             assert_eq!(conn.state(), ConnectionState::Closed);
             assert!(conn.should_close_transport());

@@ -329,10 +329,7 @@ fn limit_errors_need_only_the_header() {
         let input = w.take();
         let mut conn = connection(role, config);
         let run = drive(&mut conn, &[&input], false, true);
-        assert_eq!(
-            run.error,
-            Some(ProtocolError::MessageTooLarge { max: 15 }.into())
-        );
+        assert_eq!(run.error, Some(ProtocolError::MessageTooLarge { max: 15 }));
         let mut close = Wire::sent_by(role);
         close.close(1009, "");
         assert_eq!(run.output, close.bytes);
@@ -363,7 +360,7 @@ fn stream_fragments_ignores_message_limit() {
         );
         assert_eq!(
             run.error,
-            Some(ProtocolError::FrameTooLarge { len: 21, max: 20 }.into())
+            Some(ProtocolError::FrameTooLarge { len: 21, max: 20 })
         );
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use rfc6455::{
-    Config, Connection, ConnectionState, Error, Event, MessageKind, ProtocolError, Role, UsageError,
+    Config, Connection, ConnectionState, Event, MessageKind, ProtocolError, Role, UsageError,
 };
 
 // ----- opcodes and first bytes -----
@@ -377,7 +377,7 @@ impl Chunking {
 #[derive(Debug, Default)]
 pub struct Run {
     pub events: Vec<Ev>,
-    pub error: Option<Error>,
+    pub error: Option<ProtocolError>,
     /// Index of the chunk whose `receive` led to the error.
     pub error_chunk: Option<usize>,
     pub output: Vec<u8>,
@@ -392,7 +392,7 @@ pub fn echo(conn: &mut Connection, event: &Event) {
         _ => Ok(()),
     };
     match result {
-        Ok(()) | Err(Error::Usage(UsageError::Closed)) => {}
+        Ok(()) | Err(UsageError::Closed) => {}
         Err(e) => panic!("echo failed: {e:?}"),
     }
 }
@@ -603,8 +603,7 @@ impl Case {
             let run = drive(&mut conn, &chunking.split(&input), self.eof, true);
             assert_eq!(run.events, self.events, "{what}: events");
             assert_eq!(
-                run.error,
-                self.error.map(Error::Protocol),
+                run.error, self.error,
                 "{what}: error (events {:?})",
                 run.events
             );
