@@ -10,8 +10,7 @@ use std::collections::VecDeque;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use rfc6455::{
-    CloseCode, CloseFrame, Config, Connection, ConnectionState, Error, Event, MessageKind,
-    ProtocolError,
+    CloseCode, CloseFrame, Config, Connection, ConnectionState, Event, MessageKind, ProtocolError,
 };
 
 /// An operation; the `bool` picks the side (false: client, true: server).

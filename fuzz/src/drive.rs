@@ -1,12 +1,15 @@
 //! Shared by the connection targets: feed bytes whole and in chunks, compare transcripts.
 
-use rfc6455::{Config, Connection, Error, Event, Role};
+use bytes::{BufMut, Bytes};
+use rfc6455::{
+    CloseFrame, Config, Connection, Event, EventRef, Fragment, ProtocolError, Role, Utf8Bytes,
+};
 
 /// Everything a connection said about some input.
 #[derive(Debug, PartialEq)]
 pub struct Transcript {
     pub events: Vec<Event>,
-    pub error: Option<Error>,
+    pub error: Option<ProtocolError>,
     pub outgoing: Vec<u8>,
 }
 
@@ -26,9 +29,40 @@ fn connection(role: Role, config: Config) -> Connection {
     }
 }
 
-fn drain(ws: &mut Connection, t: &mut Transcript) {
+/// The owned form of a borrowed event, to compare transcripts.
+fn owned(event: EventRef<'_>) -> Event {
+    match event {
+        EventRef::Text(text) => Event::Text(Utf8Bytes::from(text)),
+        EventRef::Binary(data) => Event::Binary(Bytes::copy_from_slice(data)),
+        EventRef::Ping(data) => Event::Ping(Bytes::copy_from_slice(data)),
+        EventRef::Pong(data) => Event::Pong(Bytes::copy_from_slice(data)),
+        EventRef::Close { code, reason } => Event::Close(CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason),
+        }),
+        EventRef::Fragment {
+            kind,
+            data,
+            first,
+            fin,
+        } => Event::Fragment(Fragment {
+            kind,
+            data: Bytes::copy_from_slice(data),
+            first,
+            fin,
+        }),
+        _ => unreachable!("every event kind is listed"),
+    }
+}
+
+fn drain(ws: &mut Connection, t: &mut Transcript, borrowed: bool) {
     loop {
-        match ws.next_event() {
+        let next = if borrowed {
+            ws.next_event_ref().map(|e| e.map(owned))
+        } else {
+            ws.next_event()
+        };
+        match next {
             Ok(Some(event)) => {
                 assert!(t.error.is_none(), "an event after the error");
                 t.events.push(event);
@@ -43,8 +77,15 @@ fn drain(ws: &mut Connection, t: &mut Transcript) {
 }
 
 /// Runs `input` through a connection in the given chunk sizes (cycled; empty means all at
-/// once), then reports end of stream.
-pub fn run(role: Role, config: Config, input: &[u8], chunks: &[usize]) -> Transcript {
+/// once), then reports end of stream. `borrowed`: bytes are read into `receive_buffer`
+/// and events taken with `next_event_ref`, instead of `receive` and `next_event`.
+pub fn run(
+    role: Role,
+    config: Config,
+    input: &[u8],
+    chunks: &[usize],
+    borrowed: bool,
+) -> Transcript {
     let mut ws = connection(role, config);
     let mut t = Transcript {
         events: Vec::new(),
@@ -53,7 +94,7 @@ pub fn run(role: Role, config: Config, input: &[u8], chunks: &[usize]) -> Transc
     };
     if chunks.is_empty() {
         ws.receive(input);
-        drain(&mut ws, &mut t);
+        drain(&mut ws, &mut t, borrowed);
     } else {
         let mut rest = input;
         for &n in chunks.iter().cycle() {
@@ -61,13 +102,17 @@ pub fn run(role: Role, config: Config, input: &[u8], chunks: &[usize]) -> Transc
                 break;
             }
             let (now, later) = rest.split_at(n.clamp(1, rest.len()));
-            ws.receive(now);
-            drain(&mut ws, &mut t);
+            if borrowed {
+                ws.receive_buffer().put_slice(now);
+            } else {
+                ws.receive(now);
+            }
+            drain(&mut ws, &mut t, borrowed);
             rest = later;
         }
     }
     ws.receive_eof();
-    drain(&mut ws, &mut t);
+    drain(&mut ws, &mut t, borrowed);
     // A failed or finished connection stays quiet.
     ws.receive(input);
     assert_eq!(ws.next_event(), Ok(None));
@@ -94,11 +139,14 @@ pub fn chunking_is_invisible(role: Role, data: &[u8]) {
     if selector & 32 != 0 {
         config = config.auto_pong(false);
     }
-    let whole = run(role, config, input, &[]);
-    let byte_by_byte = run(role, config, input, &[1]);
+    let whole = run(role, config, input, &[], false);
+    let byte_by_byte = run(role, config, input, &[1], false);
     assert_eq!(whole, byte_by_byte);
     if !chunks.is_empty() {
-        let chunked = run(role, config, input, &chunks);
+        let chunked = run(role, config, input, &chunks, false);
         assert_eq!(whole, chunked);
+        // The borrowed path, reading into the lent room: the same transcript.
+        let borrowed = run(role, config, input, &chunks, true);
+        assert_eq!(whole, borrowed);
     }
 }
