@@ -261,6 +261,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
             data: &input.wire,
             pos: &pos,
             written: &written,
+            max_read: READ_SIZE,
         },
         tungstenite::protocol::Role::Server,
         Some(config),
@@ -297,6 +298,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
             data: &input.wire,
             pos: &pos,
             written: &written,
+            max_read: READ_SIZE,
         },
         fastwebsockets::Role::Server,
     );

@@ -205,6 +205,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
             data: &input.wire,
             pos: &pos,
             written: &written,
+            max_read: READ_SIZE,
         },
         role,
         Some(config),
@@ -240,6 +241,7 @@ fn bench_input(c: &mut Criterion, input: &Input) {
             data: &input.wire,
             pos: &pos,
             written: &written,
+            max_read: READ_SIZE,
         },
         role,
     );
