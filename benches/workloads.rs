@@ -311,6 +311,18 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
             assert_eq!((got.pings, written.get()), (w.pings, pong_bytes));
         });
     });
+    group.bench_function("rfc6455-borrowed", |b| {
+        b.iter(|| {
+            pos.set(0);
+            written.set(0);
+            let got = ours::receive_messages_borrowed(
+                &mut rx,
+                &mut stream(black_box(&w.wire), &pos, &written),
+            );
+            assert_eq!(got.check, w.expected);
+            assert_eq!((got.pings, written.get()), (w.pings, pong_bytes));
+        });
+    });
 
     let mut rx = if w.server {
         ours::SliceReceiver::server()

@@ -19,8 +19,9 @@ use std::io::{Read, Write};
 use crate::check::Received;
 use crate::mem_stream::{MemStream, WORKLOAD_READ_SIZE};
 
+use bytes::Buf;
 use rfc6455::frame::{FrameDecoder, FrameHeader, OpCode};
-use rfc6455::{Config, Connection, Event, Role, Utf8Validator};
+use rfc6455::{Config, Connection, Event, EventRef, Role, Utf8Validator};
 
 /// The largest message the in-place variant reassembles: `Config::default()`'s
 /// `max_message_size` (64 MiB), so that both variants check the same limit.
@@ -49,21 +50,15 @@ impl Receiver {
     }
 }
 
-/// W1-W6 through `Connection`: read at most 64 KiB from `stream` into
-/// `receive_buffer()` (reserving 64 KiB first when the spare capacity is short), take
-/// every event, write `take_outgoing()` (the pongs) back to `stream`, until the input
-/// ends.
+/// W1-W6 through `Connection`, owned events: read at most 64 KiB from `stream` straight
+/// into `receive_buffer()` (the room the connection offers, no reserve by the caller),
+/// take every event with `next_event`, write the queued pongs from `outgoing()` back to
+/// `stream`, until the input ends. What a user gets by default.
 pub fn receive_messages(rx: &mut Receiver, stream: &mut MemStream<'_>) -> Received {
     let ws = &mut rx.ws;
     let mut got = Received::default();
     loop {
-        let buf = ws.receive_buffer();
-        if buf.capacity() - buf.len() < WORKLOAD_READ_SIZE {
-            // Every payload handed out so far has been dropped, so this usually reclaims
-            // the same allocation.
-            buf.reserve(WORKLOAD_READ_SIZE);
-        }
-        if stream.read_into(buf) == 0 {
+        if stream.read_into(ws.receive_buffer()) == 0 {
             break;
         }
         while let Some(event) = ws.next_event().expect("valid input") {
@@ -74,12 +69,40 @@ pub fn receive_messages(rx: &mut Receiver, stream: &mut MemStream<'_>) -> Receiv
                 other => panic!("unexpected event {other:?}"),
             }
         }
-        let out = ws.take_outgoing();
-        if !out.is_empty() {
-            stream.write_all(&out).expect("the sink takes everything");
-        }
+        write_out(ws, stream);
     }
     got
+}
+
+/// W1-W6 through `Connection`, borrowed events: the same loop with `next_event_ref`,
+/// which lends each payload from the receive buffer (no allocation per message).
+pub fn receive_messages_borrowed(rx: &mut Receiver, stream: &mut MemStream<'_>) -> Received {
+    let ws = &mut rx.ws;
+    let mut got = Received::default();
+    loop {
+        if stream.read_into(ws.receive_buffer()) == 0 {
+            break;
+        }
+        while let Some(event) = ws.next_event_ref().expect("valid input") {
+            match event {
+                EventRef::Text(text) => got.check.add(true, text.as_bytes()),
+                EventRef::Binary(data) => got.check.add(false, data),
+                EventRef::Ping(_) => got.pings += 1,
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        write_out(ws, stream);
+    }
+    got
+}
+
+/// Writes what the connection queued, chunk by chunk, as a socket write loop does.
+fn write_out(ws: &mut Connection, sink: &mut impl Write) {
+    let out = ws.outgoing();
+    while out.has_remaining() {
+        let n = sink.write(out.chunk()).expect("the sink takes bytes");
+        out.advance(n);
+    }
 }
 
 // ----- receiving: frames decoded in place, messages built on top -----
@@ -314,23 +337,20 @@ pub fn send_each(tx: &mut Sender, payload: &[u8], count: usize, sink: &mut impl 
     }
 }
 
-/// `count` binary messages, each `send_binary` then `take_outgoing_into` a reused buffer
-/// written to `sink`.
+/// `count` binary messages, each `send_binary` then the queue written from `outgoing()`
+/// (a `bytes::Buf`: no copy out of the queue, which is reused).
 pub fn send_each_into(tx: &mut Sender, payload: &[u8], count: usize, sink: &mut impl Write) {
     for _ in 0..count {
         tx.ws.send_binary(payload).expect("open");
-        tx.ws.take_outgoing_into(&mut tx.out);
-        sink.write_all(&tx.out).expect("the sink takes everything");
-        tx.out.clear();
+        write_out(&mut tx.ws, sink);
     }
 }
 
-/// `count` binary messages queued with `send_binary`, then one `take_outgoing()` written
-/// to `sink`.
+/// `count` binary messages queued with `send_binary`, then the whole queue written from
+/// `outgoing()`.
 pub fn send_batch(tx: &mut Sender, payload: &[u8], count: usize, sink: &mut impl Write) {
     for _ in 0..count {
         tx.ws.send_binary(payload).expect("open");
     }
-    let out = tx.ws.take_outgoing();
-    sink.write_all(&out).expect("the sink takes everything");
+    write_out(&mut tx.ws, sink);
 }
