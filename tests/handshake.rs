@@ -1048,58 +1048,106 @@ fn byte_at_a_time_equals_whole() {
     }
 }
 
+/// Runs `f` on another thread and fails if it takes longer than `secs`: a parser that
+/// rescanned its input on every call would take hours on the heads below, a linear one
+/// takes well under a second.
+fn within_seconds<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(f()));
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("linear work finishes in time")
+}
+
+/// Feeds `bytes` to a parser `step` bytes at a time, the buffer growing as a server's
+/// would; returns the length at which the parser answered, and the answer.
+fn feed_in_steps(
+    bytes: &[u8],
+    step: usize,
+    limits: HandshakeLimits,
+) -> (usize, Result<Option<usize>, HandshakeError>) {
+    let mut parser = RequestParser::with_limits(limits);
+    let mut end = 0;
+    loop {
+        end = (end + step).min(bytes.len());
+        match parser.parse(&bytes[..end]) {
+            Ok(None) if end < bytes.len() => {}
+            other => return (end, other.map(|r| r.map(|r| r.consumed()))),
+        }
+    }
+}
+
 #[test]
-fn linear_work_when_fed_one_byte_at_a_time() {
-    // An 8 KiB request (the default limit) delivered one byte per call: the parser must
-    // not rescan what it has seen (tungstenite CVE-2023-43669 was quadratic here).
+fn fed_one_byte_at_a_time_the_answer_comes_at_the_last_byte() {
+    // An 8 KiB request (the default limit) delivered one byte per call.
     let pad = 8 * 1024 - request_with("X-Pad: \r\n").len();
     let bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad)));
     assert_eq!(bytes.len(), 8 * 1024);
     let n = bytes.len();
-    let mut parser = RequestParser::new();
-    let mut result = None;
-    for end in 1..=n {
-        if let Some(req) = parser.parse(&bytes[..end]).unwrap() {
-            result = Some((end, req.consumed()));
-            break;
-        }
-    }
-    assert_eq!(result, Some((n, n)));
-    let scanned = parser.bytes_scanned();
-    assert!(scanned >= n, "scanned {scanned}");
-    assert!(
-        scanned < 4 * n,
-        "scanned {scanned} bytes for a {n}-byte head"
-    );
-    // In fact: each byte once to find the end, once more to parse the complete head, and
-    // the first byte once more by the one-pass attempt of the first call.
-    assert_eq!(scanned, 2 * n + 1);
-
-    // The whole head in one call is parsed in one pass.
-    let mut parser = RequestParser::new();
-    assert!(parser.parse(&bytes).unwrap().is_some());
-    assert_eq!(parser.bytes_scanned(), n);
-
-    // One byte more than the limit, still one byte per call: the size error, also in
-    // linear work.
-    let bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad + 1)));
-    let mut parser = RequestParser::new();
-    let mut error = None;
-    for end in 1..=bytes.len() {
-        match parser.parse(&bytes[..end]) {
-            Ok(None) => {}
-            Ok(Some(_)) => panic!("over the limit but accepted"),
-            Err(e) => {
-                error = Some((end, e));
-                break;
-            }
-        }
-    }
     assert_eq!(
-        error,
-        Some((8 * 1024, HandshakeError::HeadTooLarge { max: 8 * 1024 }))
+        feed_in_steps(&bytes, 1, HandshakeLimits::DEFAULT),
+        (n, Ok(Some(n)))
     );
-    assert!(parser.bytes_scanned() < 4 * 8 * 1024);
+
+    // One byte more than the limit: the size error, as soon as the limit is reached.
+    let bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad + 1)));
+    assert_eq!(
+        feed_in_steps(&bytes, 1, HandshakeLimits::DEFAULT),
+        (
+            8 * 1024,
+            Err(HandshakeError::HeadTooLarge { max: 8 * 1024 })
+        )
+    );
+}
+
+#[test]
+fn a_huge_head_in_tiny_reads_is_linear_work() {
+    // tungstenite CVE-2023-43669 rescanned the head on every read: quadratic. Here, with
+    // the limits raised to 4 MiB, a 4 MiB head of one-byte reads (4 million calls) must
+    // parse in linear time, whether it is one long header line or many short ones.
+    let limits = HandshakeLimits::default()
+        .max_head_size(4 << 20)
+        .max_headers(1 << 20);
+    let long_line = {
+        let pad = (4 << 20) - request_with("X-Pad: \r\n").len();
+        request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad)))
+    };
+    let short_lines = {
+        let mut extra = String::new();
+        while extra.len() < (4 << 20) - 300 {
+            extra.push_str("X-A: b\r\n");
+        }
+        request_with(&extra)
+    };
+    for bytes in [long_line, short_lines] {
+        let n = bytes.len();
+        let outcome = within_seconds(60, move || feed_in_steps(&bytes, 1, limits));
+        assert_eq!(outcome, (n, Ok(Some(n))));
+    }
+}
+
+#[test]
+fn nothing_past_the_size_limit_is_read() {
+    // A bare LF (an error if it were looked at) after the first 8 KiB of a 1 MiB head:
+    // the answer is the size error, whole or in reads of 1000 bytes.
+    let mut bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(9000)));
+    bytes.truncate(8 * 1024 + 10);
+    bytes.extend_from_slice(b"\n");
+    bytes.resize(1 << 20, b'a');
+    let expected = HandshakeError::HeadTooLarge { max: 8 * 1024 };
+    assert_eq!(
+        RequestParser::new().parse(&bytes).unwrap_err(),
+        expected.clone()
+    );
+    assert_eq!(
+        feed_in_steps(&bytes, 1000, HandshakeLimits::DEFAULT),
+        (9000, Err(expected))
+    );
+    // The same bare LF inside the limit is refused as such.
+    bytes[100] = b'\n';
+    assert_eq!(
+        RequestParser::new().parse(&bytes).unwrap_err(),
+        HandshakeError::BareLineFeed
+    );
 }
 
 #[test]
