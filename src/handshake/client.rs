@@ -10,8 +10,8 @@ use base64::Engine as _;
 use super::accept::{AcceptKey, accept_key};
 use super::ext::{self, Extension, ValueList};
 use super::head::{
-    HeadKind, HeadParser, Header, eq_lowercase, find_header, is_token, is_value, list_has_token,
-    parse_http_version,
+    HeadKind, HeadParser, Header, Value, eq_lowercase, find_header, is_token, is_value,
+    list_has_token, parse_http_version,
 };
 use super::uri::WsUri;
 use crate::{HandshakeError, HandshakeLimits, RandomSource, RejectedResponse, UsageError};
@@ -225,7 +225,7 @@ impl ClientHandshake {
             return Ok(None);
         };
         let mut check = ResponseCheck::default();
-        let Some(head) = self.response.finish(buf, |f, v| check.visit(f, v.bytes))? else {
+        let Some(head) = self.response.finish(buf, |f, v| check.visit(f, v))? else {
             return Ok(None);
         };
         let (status, headers) = (head.start, head.headers);
@@ -359,12 +359,19 @@ struct ResponseCheck<'a> {
     /// The accept values seen (at most the first two matter).
     accept: Option<&'a [u8]>,
     accept_count: usize,
-    protocols: ValueList<&'a [u8]>,
-    extensions: ValueList<&'a [u8]>,
+    protocols: ValueList<Value<'a>>,
+    extensions: ValueList<Value<'a>>,
 }
 
 impl<'a> ResponseCheck<'a> {
-    fn visit(&mut self, field: ResponseField, value: &'a [u8]) {
+    fn visit(&mut self, field: ResponseField, value: Value<'a>) {
+        if let ResponseField::Protocol = field {
+            return self.protocols.push(value);
+        }
+        if let ResponseField::Extensions = field {
+            return self.extensions.push(value);
+        }
+        let value = value.bytes;
         match field {
             // §4.1 response item 2: the |Upgrade| value must be "an ASCII
             // case-insensitive match for the value "websocket"".
@@ -378,8 +385,7 @@ impl<'a> ResponseCheck<'a> {
                 self.accept = Some(value);
                 self.accept_count += 1;
             }
-            ResponseField::Protocol => self.protocols.push(value),
-            ResponseField::Extensions => self.extensions.push(value),
+            ResponseField::Protocol | ResponseField::Extensions => {}
         }
     }
 

@@ -19,7 +19,7 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::head::{TOKEN, is_token};
+use super::head::{TOKEN, Value, is_token};
 use crate::HandshakeError;
 
 /// The values of every header line with one name (e.g. all `Sec-WebSocket-Protocol`
@@ -54,17 +54,23 @@ impl<T: Copy> ValueList<T> {
     }
 }
 
-impl<'a> ValueList<&'a [u8]> {
+impl<T> ValueList<T> {
+    fn into_values(self) -> impl Iterator<Item = T> {
+        self.first.into_iter().chain(self.more)
+    }
+}
+
+impl<'a> ValueList<Value<'a>> {
     /// The values as text, if every one passes `is_valid` (a list grammar whose
-    /// sentences are ASCII); `error` otherwise. The one place the bytes become text.
+    /// sentences are ASCII); `error` otherwise.
     pub(crate) fn checked(
         &self,
         is_valid: fn(&[u8]) -> bool,
         error: &HandshakeError,
     ) -> Result<ValueList<&'a str>, HandshakeError> {
-        let text = |value: &'a [u8]| {
-            if is_valid(value) {
-                core::str::from_utf8(value).map_err(|_| error.clone())
+        let text = |value: Value<'a>| {
+            if is_valid(value.bytes) {
+                value.text().ok_or_else(|| error.clone())
             } else {
                 Err(error.clone())
             }
@@ -165,6 +171,16 @@ pub(crate) fn tokens<'a: 's, 's>(
     values: &'s ValueList<&'a str>,
 ) -> impl Iterator<Item = &'a str> + 's {
     values.items()
+}
+
+/// The tokens of checked token lists, owning the lists.
+pub(crate) fn owned_tokens(values: ValueList<&str>) -> impl Iterator<Item = &str> {
+    values.into_values().flat_map(list_items)
+}
+
+/// The extensions of checked extension lists, owning the lists.
+pub(crate) fn owned_extensions(values: ValueList<&str>) -> impl Iterator<Item = Extension<'_>> {
+    owned_tokens(values).filter_map(parse_extension)
 }
 
 /// Whether `value` is a §9.1 `extension-list`.

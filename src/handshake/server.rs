@@ -129,6 +129,7 @@ impl RequestParser {
     ///
     /// A [`HandshakeError`] if the head is over the limits or is not valid HTTP/1.1 (a
     /// 400 or 431, from [`HandshakeError::response`]); then close the connection.
+    #[inline]
     pub fn parse_head<'b>(
         &mut self,
         buf: &'b [u8],
@@ -140,7 +141,7 @@ impl RequestParser {
         let Some(head) = self.head.finish(buf, |f, v| fields.visit(f, v))? else {
             return Ok(None);
         };
-        RequestHead::new(head.text, head.start, head.headers, &fields, consumed).map(Some)
+        RequestHead::new(head.text, head.start, head.headers, fields, consumed).map(Some)
     }
 
     /// The limits in use.
@@ -304,10 +305,10 @@ fn split_target(target: &[u8]) -> Option<(Span, Option<Span>)> {
 /// to route it, answer it as plain HTTP, or [upgrade](RequestHead::upgrade) it to a
 /// WebSocket with the checks of §4.2.1 and no second parse.
 ///
-/// The WebSocket header fields are checked once, when the head completes; the getters
-/// for them ([`host`](RequestHead::host), [`subprotocols`](RequestHead::subprotocols),
-/// ...) show only values that pass, and [`upgrade`](RequestHead::upgrade) reports the
-/// first rule broken.
+/// The getters for WebSocket header fields ([`host`](RequestHead::host),
+/// [`subprotocols`](RequestHead::subprotocols), ...) show only values that pass their
+/// rule of §4.2.1; [`upgrade`](RequestHead::upgrade) checks every rule and reports the
+/// first one broken.
 #[derive(Clone)]
 pub struct RequestHead<'b> {
     method: &'b str,
@@ -316,7 +317,7 @@ pub struct RequestHead<'b> {
     query: Option<&'b str>,
     version: (u8, u8),
     headers: Vec<Header<'b>>,
-    checked: Checked<'b>,
+    fields: RequestCheck<'b>,
     consumed: usize,
 }
 
@@ -326,7 +327,7 @@ impl<'b> RequestHead<'b> {
         text: HeadText<'b>,
         line: RequestLine,
         headers: Vec<Header<'b>>,
-        fields: &RequestCheck<'b>,
+        fields: RequestCheck<'b>,
         consumed: usize,
     ) -> Result<Self, HandshakeError> {
         // All parts are visible ASCII, checked by the line's parser: the conversions
@@ -342,7 +343,7 @@ impl<'b> RequestHead<'b> {
             query: line.query.map(text).transpose()?,
             version: line.version,
             headers,
-            checked: fields.check(),
+            fields,
             consumed,
         })
     }
@@ -411,26 +412,28 @@ impl<'b> RequestHead<'b> {
     /// (§4.2.1 item 2; RFC 9112 §3.2).
     #[must_use]
     pub fn host(&self) -> Option<&'b str> {
-        self.checked.host.as_ref().ok().copied()
+        self.fields.host().ok()
     }
 
     /// The `Origin` header value, if there is exactly one and it is printable ASCII
     /// (§4.2.1 item 7, §10.2).
     #[must_use]
     pub fn origin(&self) -> Option<&'b str> {
-        self.checked.origin.as_ref().ok().copied().flatten()
+        self.fields.origin().ok().flatten()
     }
 
     /// The subprotocols offered, in the client's order of preference (§4.2.1 item 8);
     /// none if any `Sec-WebSocket-Protocol` line is not a list of tokens.
     pub fn subprotocols(&self) -> impl Iterator<Item = &'b str> + '_ {
-        self.checked.protocols.iter().flat_map(ext::tokens)
+        let offers = self.fields.protocols().unwrap_or_default();
+        ext::owned_tokens(offers)
     }
 
     /// The extensions offered, in order (§4.2.1 item 9, §9.1); none if any
     /// `Sec-WebSocket-Extensions` line does not follow §9.1.
     pub fn extensions(&self) -> impl Iterator<Item = Extension<'b>> + '_ {
-        self.checked.extensions.iter().flat_map(ext::extensions)
+        let offers = self.fields.extensions().unwrap_or_default();
+        ext::owned_extensions(offers)
     }
 
     /// Whether the client asks for a WebSocket: a `GET` with `Upgrade: websocket` and
@@ -438,7 +441,7 @@ impl<'b> RequestHead<'b> {
     /// [`RequestHead::upgrade`], which checks the rest, rather than for plain HTTP.
     #[must_use]
     pub fn is_websocket_upgrade(&self) -> bool {
-        self.method == "GET" && self.checked.upgrade && self.checked.connection
+        self.method == "GET" && self.fields.upgrade && self.fields.connection
     }
 
     /// Checks the request as a WebSocket opening handshake (§4.2.1): `GET`, HTTP/1.1 or
@@ -451,6 +454,7 @@ impl<'b> RequestHead<'b> {
     /// [`HandshakeError::HttpVersionTooOld`], [`HandshakeError::InvalidRequestTarget`],
     /// then those of [`validate_request_headers`]. Answer it with
     /// [`HandshakeError::response`] (a 405, 400 or 426) and close the connection.
+    #[inline]
     pub fn upgrade(self) -> Result<Request<'b>, HandshakeError> {
         // §4.2.1 item 1: "An HTTP/1.1 or higher GET request, including a "Request-URI"".
         if self.method != "GET" {
@@ -462,7 +466,7 @@ impl<'b> RequestHead<'b> {
         if self.target == "*" {
             return Err(HandshakeError::InvalidRequestTarget);
         }
-        let upgrade = self.checked.upgrade_request()?;
+        let upgrade = self.fields.finish()?;
         Ok(Request {
             head: self,
             upgrade,
@@ -646,7 +650,7 @@ where
             check.visit(field, Value::bytes(trim_ows(value.as_ref())));
         }
     }
-    check.check().upgrade_request()
+    check.finish()
 }
 
 /// How many times a header that must appear once was seen, and its first value.
@@ -668,7 +672,7 @@ impl<'a> Single<'a> {
 }
 
 /// The request's WebSocket header fields seen so far: one place per rule of §4.2.1.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct RequestCheck<'a> {
     host: Single<'a>,
     upgrade: bool,
@@ -676,8 +680,8 @@ struct RequestCheck<'a> {
     key: Single<'a>,
     version: Single<'a>,
     origin: Single<'a>,
-    protocols: ValueList<&'a [u8]>,
-    extensions: ValueList<&'a [u8]>,
+    protocols: ValueList<Value<'a>>,
+    extensions: ValueList<Value<'a>>,
 }
 
 /// The request header fields §4.2.1 looks at.
@@ -693,20 +697,6 @@ enum Field {
     Extensions,
 }
 
-/// The outcome of each rule of §4.2.1 on a request's header fields, checked once; values
-/// that pass are kept as text.
-#[derive(Debug, Clone)]
-struct Checked<'a> {
-    host: Result<&'a str, HandshakeError>,
-    upgrade: bool,
-    connection: bool,
-    version: Result<(), HandshakeError>,
-    key: Result<&'a str, HandshakeError>,
-    origin: Result<Option<&'a str>, HandshakeError>,
-    protocols: Result<ValueList<&'a str>, HandshakeError>,
-    extensions: Result<ValueList<&'a str>, HandshakeError>,
-}
-
 impl<'a> RequestCheck<'a> {
     /// Records one header field; `value` is already trimmed.
     #[inline]
@@ -716,12 +706,14 @@ impl<'a> RequestCheck<'a> {
             Field::Origin => self.origin.see(value),
             Field::Key => self.key.see(value),
             Field::Version => self.version.see(value),
-            _ => self.visit_list(field, value.bytes),
+            Field::Protocol => self.protocols.push(value),
+            Field::Extensions => self.extensions.push(value),
+            _ => self.visit_tokens(field, value.bytes),
         }
     }
 
     #[inline]
-    fn visit_list(&mut self, field: Field, value: &'a [u8]) {
+    fn visit_tokens(&mut self, field: Field, value: &'a [u8]) {
         match field {
             // §4.2.1 item 3: "An |Upgrade| header field containing the value
             // "websocket", treated as an ASCII case-insensitive value." Several lines
@@ -730,82 +722,76 @@ impl<'a> RequestCheck<'a> {
             // §4.2.1 item 4: "A |Connection| header field that includes the token
             // "Upgrade", treated as an ASCII case-insensitive value."
             Field::Connection => self.connection |= list_has_token(value, b"upgrade"),
-            Field::Protocol => self.protocols.push(value),
-            Field::Extensions => self.extensions.push(value),
-            Field::Host | Field::Origin | Field::Key | Field::Version => {}
+            _ => {}
         }
     }
 
-    /// Checks each field once, turning the values that pass into text.
-    fn check(&self) -> Checked<'a> {
-        // §4.2.1 item 2: "A |Host| header field containing the server's authority."
-        let host = match self.host {
+    /// §4.2.1 item 2: "A |Host| header field containing the server's authority."
+    fn host(&self) -> Result<&'a str, HandshakeError> {
+        match self.host {
             Single::Absent => Err(HandshakeError::MissingHost),
             Single::Duplicated => Err(HandshakeError::DuplicateHost),
             Single::Once(host) => printable(host).ok_or(HandshakeError::InvalidHost),
-        };
-        // §4.2.1 item 6: "A |Sec-WebSocket-Version| header field, with a value of 13."
-        let version = match self.version {
-            Single::Absent => Err(HandshakeError::MissingVersion),
-            Single::Duplicated => Err(HandshakeError::DuplicateVersion),
-            Single::Once(Value { bytes: b"13", .. }) => Ok(()),
-            Single::Once(_) => Err(HandshakeError::UnsupportedVersion),
-        };
-        // §4.2.1 item 5: "A |Sec-WebSocket-Key| header field with a base64-encoded ...
-        // value that, when decoded, is 16 bytes in length." Base64 is printable ASCII.
-        let key = match self.key {
-            Single::Absent => Err(HandshakeError::MissingKey),
-            Single::Duplicated => Err(HandshakeError::DuplicateKey),
-            Single::Once(key) if is_valid_key(key.bytes) => {
-                printable(key).ok_or(HandshakeError::InvalidKey)
-            }
-            Single::Once(_) => Err(HandshakeError::InvalidKey),
-        };
-        let origin = match self.origin {
+        }
+    }
+
+    /// §4.2.1 item 7, RFC 6454 §7: at most one serialized origin.
+    fn origin(&self) -> Result<Option<&'a str>, HandshakeError> {
+        match self.origin {
             Single::Absent => Ok(None),
             Single::Once(origin) => printable(origin)
                 .map(Some)
                 .ok_or(HandshakeError::InvalidOrigin),
             Single::Duplicated => Err(HandshakeError::InvalidOrigin),
-        };
-        Checked {
-            host,
-            upgrade: self.upgrade,
-            connection: self.connection,
-            version,
-            key,
-            origin,
-            // §4.3: Sec-WebSocket-Protocol-Client = 1#token.
-            protocols: self
-                .protocols
-                .checked(ext::is_token_list, &HandshakeError::InvalidSubprotocols),
-            // §9.1: malformed extension offers fail the handshake.
-            extensions: self
-                .extensions
-                .checked(ext::is_extension_list, &HandshakeError::InvalidExtensions),
         }
     }
-}
 
-impl<'a> Checked<'a> {
+    /// §4.3: Sec-WebSocket-Protocol-Client = 1#token.
+    fn protocols(&self) -> Result<ValueList<&'a str>, HandshakeError> {
+        self.protocols
+            .checked(ext::is_token_list, &HandshakeError::InvalidSubprotocols)
+    }
+
+    /// §9.1: malformed extension offers fail the handshake.
+    fn extensions(&self) -> Result<ValueList<&'a str>, HandshakeError> {
+        self.extensions
+            .checked(ext::is_extension_list, &HandshakeError::InvalidExtensions)
+    }
+
     /// The first rule broken, in the order of §4.2.1 (host, upgrade, connection, then
     /// the version before the key, so that an old client learns which version to use,
-    /// §4.4), then origin and the offers; or the checked fields.
-    fn upgrade_request(&self) -> Result<UpgradeRequest<'a>, HandshakeError> {
-        let host = self.host.clone()?;
+    /// §4.4), then origin and the offers; or the checked fields, as text.
+    fn finish(&self) -> Result<UpgradeRequest<'a>, HandshakeError> {
+        let host = self.host()?;
         if !self.upgrade {
             return Err(HandshakeError::MissingUpgradeWebSocket);
         }
         if !self.connection {
             return Err(HandshakeError::MissingConnectionUpgrade);
         }
-        self.version.clone()?;
+        // §4.2.1 item 6: "A |Sec-WebSocket-Version| header field, with a value of 13."
+        match self.version {
+            Single::Absent => return Err(HandshakeError::MissingVersion),
+            Single::Duplicated => return Err(HandshakeError::DuplicateVersion),
+            Single::Once(Value { bytes: b"13", .. }) => {}
+            Single::Once(_) => return Err(HandshakeError::UnsupportedVersion),
+        }
+        // §4.2.1 item 5: "A |Sec-WebSocket-Key| header field with a base64-encoded ...
+        // value that, when decoded, is 16 bytes in length." Base64 is printable ASCII.
+        let key = match self.key {
+            Single::Absent => return Err(HandshakeError::MissingKey),
+            Single::Duplicated => return Err(HandshakeError::DuplicateKey),
+            Single::Once(key) if is_valid_key(key.bytes) => {
+                printable(key).ok_or(HandshakeError::InvalidKey)?
+            }
+            Single::Once(_) => return Err(HandshakeError::InvalidKey),
+        };
         Ok(UpgradeRequest {
             host,
-            key: self.key.clone()?,
-            origin: self.origin.clone()?,
-            protocols: self.protocols.clone()?,
-            extensions: self.extensions.clone()?,
+            key,
+            origin: self.origin()?,
+            protocols: self.protocols()?,
+            extensions: self.extensions()?,
         })
     }
 }
