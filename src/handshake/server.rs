@@ -2,6 +2,7 @@
 //! serve it as plain HTTP or check and upgrade it, answering with a 101 ([`Accept`]) or a
 //! rejection ([`HandshakeError::response`]).
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::accept::{AcceptKey, accept_key, is_valid_key};
@@ -861,7 +862,7 @@ impl<'a> UpgradeRequest<'a> {
             key: self.accept_key(),
             request: self,
             subprotocol: None,
-            extensions: Vec::new(),
+            extensions: String::new(),
             headers: Vec::new(),
         }
     }
@@ -912,7 +913,8 @@ pub struct Accept<'a> {
     request: &'a UpgradeRequest<'a>,
     key: AcceptKey,
     subprotocol: Option<&'a str>,
-    extensions: Vec<&'a str>,
+    /// The accepted extension lists, joined with `, `: one header line.
+    extensions: String,
     headers: Vec<(&'a str, &'a str)>,
 }
 
@@ -955,7 +957,10 @@ impl<'a> Accept<'a> {
                 return Err(UsageError::ExtensionNotOffered);
             }
         }
-        self.extensions.push(extensions);
+        if !self.extensions.is_empty() {
+            self.extensions.push_str(", ");
+        }
+        self.extensions.push_str(extensions);
         Ok(self)
     }
 
@@ -987,6 +992,50 @@ impl<'a> Accept<'a> {
         &self.key
     }
 
+    /// The status code of the response: always 101 (Switching Protocols, §4.2.2 step
+    /// 5.1), for an HTTP stack that writes the response itself.
+    #[must_use]
+    pub const fn status(&self) -> u16 {
+        101
+    }
+
+    /// The header fields of the response as (name, value) pairs, in the order
+    /// [`Accept::write`] writes them: `Upgrade`, `Connection`, `Sec-WebSocket-Accept`,
+    /// then `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions` if chosen, then the
+    /// fields added with [`Accept::header`]. For an HTTP stack that builds its own
+    /// response (hyper, axum: an `http::Response`, or see the `http` feature).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::RequestParser;
+    /// # let request = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Protocol: chat\r\n\r\n";
+    /// let req = RequestParser::new().parse(request)?.expect("complete");
+    /// let accept = req.accept().subprotocol("chat")?;
+    /// assert_eq!(accept.status(), 101);
+    /// assert_eq!(accept.headers().collect::<Vec<_>>(), [
+    ///     ("Upgrade", "websocket"),
+    ///     ("Connection", "Upgrade"),
+    ///     ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+    ///     ("Sec-WebSocket-Protocol", "chat"),
+    /// ]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        [
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", self.key.as_str()),
+        ]
+        .into_iter()
+        .chain(self.subprotocol.map(|p| ("Sec-WebSocket-Protocol", p)))
+        .chain(
+            (!self.extensions.is_empty())
+                .then_some(("Sec-WebSocket-Extensions", self.extensions.as_str())),
+        )
+        .chain(self.headers.iter().copied())
+    }
+
     /// Appends the response to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(
@@ -1002,13 +1051,9 @@ impl<'a> Accept<'a> {
             out.extend_from_slice(protocol.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        if let Some((first, rest)) = self.extensions.split_first() {
+        if !self.extensions.is_empty() {
             out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
-            out.extend_from_slice(first.as_bytes());
-            for e in rest {
-                out.extend_from_slice(b", ");
-                out.extend_from_slice(e.as_bytes());
-            }
+            out.extend_from_slice(self.extensions.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         for (name, value) in &self.headers {
