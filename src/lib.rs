@@ -74,6 +74,8 @@
 //!   and handshake keys, and `std` speed-ups in dependencies. Without it the crate is
 //!   `no_std` + `alloc`, and clients take a [`RandomSource`] explicitly
 //!   ([`Connection::client_with_random`], [`handshake::ClientHandshake::with_random`]).
+//! - `http` (off by default): the `http` module, the opening handshake over
+//!   `http::Request` and `http::Response` for hyper, axum and other HTTP stacks.
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 
@@ -99,6 +101,8 @@ mod utf8;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "http")]
+pub mod http;
 
 pub use close_code::CloseCode;
 pub use connection::{
@@ -114,7 +118,7 @@ pub use role::Role;
 pub use utf8::{Utf8Bytes, Utf8Validator};
 // handshake re-exports (owned by the handshake module):
 pub use error::{RejectedResponse, UriError};
-pub use handshake::{ClientHandshake, Request, RequestParser, WsUri, accept_key};
+pub use handshake::{ClientHandshake, Request, RequestHead, RequestParser, WsUri, accept_key};
 
 /// The README's code blocks, compiled and run as doctests.
 #[cfg(doctest)]

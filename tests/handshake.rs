@@ -1048,58 +1048,106 @@ fn byte_at_a_time_equals_whole() {
     }
 }
 
+/// Runs `f` on another thread and fails if it takes longer than `secs`: a parser that
+/// rescanned its input on every call would take hours on the heads below, a linear one
+/// takes well under a second.
+fn within_seconds<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(f()));
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("linear work finishes in time")
+}
+
+/// Feeds `bytes` to a parser `step` bytes at a time, the buffer growing as a server's
+/// would; returns the length at which the parser answered, and the answer.
+fn feed_in_steps(
+    bytes: &[u8],
+    step: usize,
+    limits: HandshakeLimits,
+) -> (usize, Result<Option<usize>, HandshakeError>) {
+    let mut parser = RequestParser::with_limits(limits);
+    let mut end = 0;
+    loop {
+        end = (end + step).min(bytes.len());
+        match parser.parse(&bytes[..end]) {
+            Ok(None) if end < bytes.len() => {}
+            other => return (end, other.map(|r| r.map(|r| r.consumed()))),
+        }
+    }
+}
+
 #[test]
-fn linear_work_when_fed_one_byte_at_a_time() {
-    // An 8 KiB request (the default limit) delivered one byte per call: the parser must
-    // not rescan what it has seen (tungstenite CVE-2023-43669 was quadratic here).
+fn fed_one_byte_at_a_time_the_answer_comes_at_the_last_byte() {
+    // An 8 KiB request (the default limit) delivered one byte per call.
     let pad = 8 * 1024 - request_with("X-Pad: \r\n").len();
     let bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad)));
     assert_eq!(bytes.len(), 8 * 1024);
     let n = bytes.len();
-    let mut parser = RequestParser::new();
-    let mut result = None;
-    for end in 1..=n {
-        if let Some(req) = parser.parse(&bytes[..end]).unwrap() {
-            result = Some((end, req.consumed()));
-            break;
-        }
-    }
-    assert_eq!(result, Some((n, n)));
-    let scanned = parser.bytes_scanned();
-    assert!(scanned >= n, "scanned {scanned}");
-    assert!(
-        scanned < 4 * n,
-        "scanned {scanned} bytes for a {n}-byte head"
-    );
-    // In fact: each byte once to find the end, once more to parse the complete head, and
-    // the first byte once more by the one-pass attempt of the first call.
-    assert_eq!(scanned, 2 * n + 1);
-
-    // The whole head in one call is parsed in one pass.
-    let mut parser = RequestParser::new();
-    assert!(parser.parse(&bytes).unwrap().is_some());
-    assert_eq!(parser.bytes_scanned(), n);
-
-    // One byte more than the limit, still one byte per call: the size error, also in
-    // linear work.
-    let bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad + 1)));
-    let mut parser = RequestParser::new();
-    let mut error = None;
-    for end in 1..=bytes.len() {
-        match parser.parse(&bytes[..end]) {
-            Ok(None) => {}
-            Ok(Some(_)) => panic!("over the limit but accepted"),
-            Err(e) => {
-                error = Some((end, e));
-                break;
-            }
-        }
-    }
     assert_eq!(
-        error,
-        Some((8 * 1024, HandshakeError::HeadTooLarge { max: 8 * 1024 }))
+        feed_in_steps(&bytes, 1, HandshakeLimits::DEFAULT),
+        (n, Ok(Some(n)))
     );
-    assert!(parser.bytes_scanned() < 4 * 8 * 1024);
+
+    // One byte more than the limit: the size error, as soon as the limit is reached.
+    let bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad + 1)));
+    assert_eq!(
+        feed_in_steps(&bytes, 1, HandshakeLimits::DEFAULT),
+        (
+            8 * 1024,
+            Err(HandshakeError::HeadTooLarge { max: 8 * 1024 })
+        )
+    );
+}
+
+#[test]
+fn a_huge_head_in_tiny_reads_is_linear_work() {
+    // tungstenite CVE-2023-43669 rescanned the head on every read: quadratic. Here, with
+    // the limits raised to 4 MiB, a 4 MiB head of one-byte reads (4 million calls) must
+    // parse in linear time, whether it is one long header line or many short ones.
+    let limits = HandshakeLimits::default()
+        .max_head_size(4 << 20)
+        .max_headers(1 << 20);
+    let long_line = {
+        let pad = (4 << 20) - request_with("X-Pad: \r\n").len();
+        request_with(&format!("X-Pad: {}\r\n", "a".repeat(pad)))
+    };
+    let short_lines = {
+        let mut extra = String::new();
+        while extra.len() < (4 << 20) - 300 {
+            extra.push_str("X-A: b\r\n");
+        }
+        request_with(&extra)
+    };
+    for bytes in [long_line, short_lines] {
+        let n = bytes.len();
+        let outcome = within_seconds(60, move || feed_in_steps(&bytes, 1, limits));
+        assert_eq!(outcome, (n, Ok(Some(n))));
+    }
+}
+
+#[test]
+fn nothing_past_the_size_limit_is_read() {
+    // A bare LF (an error if it were looked at) after the first 8 KiB of a 1 MiB head:
+    // the answer is the size error, whole or in reads of 1000 bytes.
+    let mut bytes = request_with(&format!("X-Pad: {}\r\n", "a".repeat(9000)));
+    bytes.truncate(8 * 1024 + 10);
+    bytes.extend_from_slice(b"\n");
+    bytes.resize(1 << 20, b'a');
+    let expected = HandshakeError::HeadTooLarge { max: 8 * 1024 };
+    assert_eq!(
+        RequestParser::new().parse(&bytes).unwrap_err(),
+        expected.clone()
+    );
+    assert_eq!(
+        feed_in_steps(&bytes, 1000, HandshakeLimits::DEFAULT),
+        (9000, Err(expected))
+    );
+    // The same bare LF inside the limit is refused as such.
+    bytes[100] = b'\n';
+    assert_eq!(
+        RequestParser::new().parse(&bytes).unwrap_err(),
+        HandshakeError::BareLineFeed
+    );
 }
 
 #[test]
@@ -1209,5 +1257,275 @@ proptest! {
         ),
     ) {
         let _ = validate_request_headers(headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
+    }
+}
+
+// ----- header pairs for other HTTP stacks (issue 10) -----
+
+/// The response head `status` + `pairs` would make, written out as HTTP/1.1.
+fn head_from_pairs<'p>(
+    status_line: &str,
+    pairs: impl IntoIterator<Item = (&'p str, &'p str)>,
+) -> Vec<u8> {
+    let mut out = format!("{status_line}\r\n");
+    for (name, value) in pairs {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
+}
+
+#[test]
+fn accept_pairs_are_the_written_101() {
+    let bytes = request_with(
+        "Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Extensions: foo, bar\r\n",
+    );
+    let req = parse(&bytes).unwrap().unwrap();
+    let accept = req
+        .accept()
+        .subprotocol("superchat")
+        .unwrap()
+        .extension("bar")
+        .unwrap()
+        .extension("foo; x=1")
+        .unwrap()
+        .header("Set-Cookie", "a=1")
+        .unwrap();
+    assert_eq!(accept.status(), 101);
+    let pairs: Vec<_> = accept.headers().collect();
+    assert_eq!(
+        pairs,
+        [
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            ("Sec-WebSocket-Protocol", "superchat"),
+            ("Sec-WebSocket-Extensions", "bar, foo; x=1"),
+            ("Set-Cookie", "a=1"),
+        ]
+    );
+    assert_eq!(
+        accept.to_vec(),
+        head_from_pairs("HTTP/1.1 101 Switching Protocols", pairs)
+    );
+    // Without choices: the three fields §4.2.2 step 5 requires.
+    let plain = req.accept();
+    assert_eq!(plain.headers().count(), 3);
+    assert_eq!(
+        plain.to_vec(),
+        head_from_pairs("HTTP/1.1 101 Switching Protocols", plain.headers())
+    );
+}
+
+#[test]
+fn rejection_pairs_are_the_written_rejection_heads() {
+    for (error, status, reason, pairs) in [
+        (
+            HandshakeError::UnsupportedVersion,
+            426,
+            "Upgrade Required",
+            &[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade, close"),
+                ("Sec-WebSocket-Version", "13"),
+            ][..],
+        ),
+        (
+            HandshakeError::MissingUpgradeWebSocket,
+            426,
+            "Upgrade Required",
+            &[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade, close"),
+                ("Sec-WebSocket-Version", "13"),
+            ],
+        ),
+        (
+            HandshakeError::MethodNotGet,
+            405,
+            "Method Not Allowed",
+            &[("Allow", "GET"), ("Connection", "close")],
+        ),
+        (
+            HandshakeError::MissingKey,
+            400,
+            "Bad Request",
+            &[("Connection", "close")],
+        ),
+        (
+            HandshakeError::HeadTooLarge { max: 8 },
+            431,
+            "Request Header Fields Too Large",
+            &[("Connection", "close")],
+        ),
+    ] {
+        assert_eq!(error.status(), status, "{error:?}");
+        assert_eq!(error.reason(), reason, "{error:?}");
+        assert_eq!(error.response_headers(), pairs, "{error:?}");
+        // The written response is the status line, these pairs, then the body's fields.
+        let written = error.response();
+        let head = head_from_pairs(
+            &format!("HTTP/1.1 {status} {reason}"),
+            pairs.iter().copied(),
+        );
+        assert!(
+            written.starts_with(&head[..head.len() - 2]),
+            "{error:?}: {}",
+            String::from_utf8_lossy(&written)
+        );
+        let body = error.to_string();
+        assert!(
+            written.ends_with(
+                format!(
+                    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes()
+            )
+        );
+    }
+}
+
+// ----- any request head, for one-port routing (issue 10) -----
+
+#[test]
+fn plain_http_requests_parse_as_heads_and_are_not_upgrades() {
+    let bytes = b"POST /form?x=1 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\
+        Cookie: a=b\r\nCookie: c=d\r\n\r\nabc";
+    let head = RequestParser::new().parse_head(bytes).unwrap().unwrap();
+    assert_eq!(head.method(), "POST");
+    assert_eq!(head.http_version(), (1, 1));
+    assert_eq!(
+        (head.target(), head.path(), head.query()),
+        ("/form?x=1", "/form", Some("x=1"))
+    );
+    assert_eq!(head.host(), Some("example.com"));
+    assert_eq!(head.origin(), None);
+    assert_eq!(head.header("content-length"), Some(&b"3"[..]));
+    assert_eq!(
+        head.header_all("COOKIE").collect::<Vec<_>>(),
+        [&b"a=b"[..], b"c=d"]
+    );
+    assert_eq!(head.headers().len(), 4);
+    assert_eq!(&bytes[head.consumed()..], b"abc"); // the body is the caller's
+    assert!(!head.is_websocket_upgrade());
+    // The same request through the WebSocket entry point: 405 with `Allow: GET`.
+    assert_eq!(head.upgrade().unwrap_err(), HandshakeError::MethodNotGet);
+
+    // A plain GET, HTTP/1.0, an absolute target, `OPTIONS *`.
+    for (bytes, method, path, version, error) in [
+        (
+            &b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+            "GET",
+            "/",
+            (1, 1),
+            HandshakeError::MissingUpgradeWebSocket,
+        ),
+        (
+            b"GET /old HTTP/1.0\r\n\r\n",
+            "GET",
+            "/old",
+            (1, 0),
+            HandshakeError::HttpVersionTooOld,
+        ),
+        (
+            b"GET http://a.example HTTP/1.1\r\nHost: a.example\r\n\r\n",
+            "GET",
+            "/",
+            (1, 1),
+            HandshakeError::MissingUpgradeWebSocket,
+        ),
+        (
+            b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+            "OPTIONS",
+            "*",
+            (1, 1),
+            HandshakeError::MethodNotGet,
+        ),
+    ] {
+        let head = RequestParser::new().parse_head(bytes).unwrap().unwrap();
+        assert_eq!(
+            (head.method(), head.path(), head.http_version()),
+            (method, path, version)
+        );
+        assert_eq!(head.consumed(), bytes.len());
+        assert!(!head.is_websocket_upgrade());
+        assert_eq!(head.upgrade().unwrap_err(), error);
+    }
+    // Still HTTP/1.1 syntax: a bad request line, `*` other than with OPTIONS, a fragment.
+    for bytes in [
+        &b"GET  / HTTP/1.1\r\n\r\n"[..],
+        b"GET * HTTP/1.1\r\n\r\n",
+        b"GET /#frag HTTP/1.1\r\n\r\n",
+    ] {
+        assert!(RequestParser::new().parse_head(bytes).is_err(), "{bytes:?}");
+    }
+}
+
+#[test]
+fn a_websocket_head_upgrades_to_what_parse_returns() {
+    for (name, bytes, _) in REALISTIC {
+        let head = RequestParser::new().parse_head(bytes).unwrap().unwrap();
+        assert!(head.is_websocket_upgrade(), "{name}");
+        let offered: Vec<_> = head.subprotocols().collect();
+        let extensions: Vec<_> = head.extensions().map(|e| e.as_str()).collect();
+        let (host, origin) = (head.host(), head.origin());
+        let upgraded = head.upgrade().unwrap();
+        let parsed = parse(bytes).unwrap().unwrap();
+        assert_eq!(upgraded.consumed(), parsed.consumed(), "{name}");
+        assert_eq!(
+            upgraded.accept().to_vec(),
+            parsed.accept().to_vec(),
+            "{name}"
+        );
+        assert_eq!(offered, parsed.subprotocols().collect::<Vec<_>>(), "{name}");
+        assert_eq!(
+            extensions,
+            parsed.extensions().map(|e| e.as_str()).collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert_eq!(
+            (host, origin),
+            (Some(parsed.host()), parsed.origin()),
+            "{name}"
+        );
+        assert_eq!(upgraded.head().method(), "GET");
+    }
+}
+
+#[test]
+fn head_getters_show_only_values_that_pass_their_rule() {
+    // A malformed offer or a duplicated Host: the getters show nothing, upgrade() says why.
+    let bytes = request_with("Sec-WebSocket-Protocol: chat, \"quoted\"\r\n");
+    let head = RequestParser::new().parse_head(&bytes).unwrap().unwrap();
+    assert!(head.is_websocket_upgrade());
+    assert_eq!(head.subprotocols().count(), 0);
+    assert_eq!(
+        head.upgrade().unwrap_err(),
+        HandshakeError::InvalidSubprotocols
+    );
+
+    let bytes = request_with("Host: other.example\r\n");
+    let head = RequestParser::new().parse_head(&bytes).unwrap().unwrap();
+    assert_eq!(head.host(), None);
+    assert_eq!(head.header_all("host").count(), 2);
+    assert_eq!(head.upgrade().unwrap_err(), HandshakeError::DuplicateHost);
+}
+
+#[test]
+fn heads_parse_the_same_in_any_chunking() {
+    let bytes = b"GET /page?q HTTP/1.1\r\nHost: example.com\r\nAccept: text/html\r\n\r\nrest";
+    for step in 1..bytes.len() {
+        let mut parser = RequestParser::new();
+        let mut end = 0;
+        let head = loop {
+            end = (end + step).min(bytes.len());
+            if let Some(head) = parser.parse_head(&bytes[..end]).unwrap() {
+                break head;
+            }
+        };
+        assert_eq!(head.consumed(), bytes.len() - 4, "step {step}");
+        assert_eq!((head.path(), head.query()), ("/page", Some("q")));
+        assert_eq!(head.header("accept"), Some(&b"text/html"[..]));
     }
 }

@@ -76,6 +76,47 @@ fn uris_parse_with_default_ports_paths_and_queries() {
 }
 
 #[test]
+fn ipv6_hosts_connect_without_brackets_and_send_them_in_host() {
+    use std::net::{SocketAddr, ToSocketAddrs};
+    // RFC 3986 §3.2.2: an IPv6 literal is bracketed in a URI and in `Host` (RFC 9110
+    // §7.2), but a resolver takes the address alone.
+    let uri = WsUri::parse("ws://[::1]:9001/chat").unwrap();
+    assert_eq!(uri.host(), "[::1]");
+    assert_eq!(uri.host_header(), "[::1]:9001");
+    assert_eq!(uri.connect_host(), "::1");
+    let addrs: Vec<SocketAddr> = (uri.connect_host(), uri.port())
+        .to_socket_addrs()
+        .unwrap()
+        .collect();
+    assert_eq!(addrs, ["[::1]:9001".parse::<SocketAddr>().unwrap()]);
+    // What issue 10 hit: the bracketed host is not an address.
+    assert!((uri.host(), uri.port()).to_socket_addrs().is_err());
+    let request = ClientHandshake::with_random(&uri, &mut sample_nonce).request();
+    assert!(request.starts_with(b"GET /chat HTTP/1.1\r\nHost: [::1]:9001\r\n"));
+
+    // Default port: no port in Host; `wss` likewise.
+    let uri = WsUri::parse("wss://[2001:db8::7]/").unwrap();
+    assert_eq!(
+        (uri.connect_host(), uri.host_header().as_str()),
+        ("2001:db8::7", "[2001:db8::7]")
+    );
+    // Names and IPv4 addresses are the same either way.
+    for text in ["ws://example.com/", "ws://127.0.0.1:8080/"] {
+        let uri = WsUri::parse(text).unwrap();
+        assert_eq!(uri.connect_host(), uri.host(), "{text}");
+    }
+    let addr = ("127.0.0.1", 8080).to_socket_addrs().unwrap().next();
+    let uri = WsUri::parse("ws://127.0.0.1:8080/").unwrap();
+    assert_eq!(
+        (uri.connect_host(), uri.port())
+            .to_socket_addrs()
+            .unwrap()
+            .next(),
+        addr
+    );
+}
+
+#[test]
 fn bad_uris_are_rejected_with_the_reason() {
     for (text, expected) in [
         ("http://example.com/", UriError::InvalidScheme),
@@ -519,7 +560,25 @@ fn response_parsing_is_linear_byte_at_a_time() {
         assert!(client.parse_response(&bytes[..end]).unwrap().is_none());
     }
     assert_eq!(check(&mut client, &bytes).unwrap().consumed(), n);
-    assert!(client.bytes_scanned() < 4 * n);
+
+    // A 4 MiB header line in one-byte reads: a parser that rescanned on every read would
+    // take hours (4 million calls), a linear one well under a second.
+    let pad = "a".repeat(4 << 20);
+    let bytes = response_with(&format!("X-Pad: {pad}\r\n"));
+    let n = bytes.len();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut big = self::client("ws://example.com/");
+        big.limits(HandshakeLimits::default().max_head_size(8 << 20));
+        for end in 1..n {
+            assert!(big.parse_response(&bytes[..end]).unwrap().is_none());
+        }
+        tx.send(check(&mut big, &bytes).map(|r| r.consumed()))
+    });
+    let outcome = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("linear work finishes in time");
+    assert_eq!(outcome, Ok(n));
 }
 
 // ----- round trips: our client, our server -----

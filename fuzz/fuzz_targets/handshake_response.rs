@@ -1,5 +1,6 @@
 //! Arbitrary bytes into the client's response check, whole and in chunks chosen by the
-//! input: never a panic, the same outcome either way, and work linear in the bytes.
+//! input: never a panic and the same outcome either way. (Linear work is a test in
+//! `tests/handshake_client.rs`: a 4 MiB head in one-byte reads.)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -36,7 +37,6 @@ fuzz_target!(|data: &[u8]| {
             other => break other,
         }
     };
-    assert!(chunked_client.bytes_scanned() <= 4 * input.len() + 64);
     match (&whole, &chunked) {
         (Ok(Some(a)), Ok(Some(b))) => {
             assert_eq!(a.consumed(), b.consumed());

@@ -210,12 +210,10 @@ impl HandshakeError {
             "HTTP/1.1 {status} {}\r\n",
             reason_phrase(status)
         );
-        match status {
-            405 => out.extend_from_slice(b"Allow: GET\r\nConnection: close\r\n"),
-            426 => out.extend_from_slice(
-                b"Upgrade: websocket\r\nConnection: Upgrade, close\r\nSec-WebSocket-Version: 13\r\n",
-            ),
-            _ => out.extend_from_slice(b"Connection: close\r\n"),
+        for (name, value) in self.response_headers() {
+            for part in [name, ": ", value, "\r\n"] {
+                out.extend_from_slice(part.as_bytes());
+            }
         }
         let _ = write!(
             VecWriter(out),
@@ -223,6 +221,45 @@ impl HandshakeError {
             body.len()
         );
         out.extend_from_slice(body.as_bytes());
+    }
+
+    /// The header fields a server's rejection carries for this error, as (name, value)
+    /// pairs, for an HTTP stack that builds its own response (hyper, axum; see the
+    /// `http` feature): a 426 needs `Upgrade: websocket` (RFC 9110 §15.5.22) and
+    /// `Sec-WebSocket-Version: 13` (§4.4), a 405 `Allow: GET` (RFC 9110 §15.5.6), and
+    /// every rejection `Connection: close`. The body's fields (`Content-Type`,
+    /// `Content-Length`) are the stack's; [`HandshakeError::write_response`] adds them
+    /// with this error's message as the body.
+    ///
+    /// ```
+    /// use rfc6455::HandshakeError;
+    /// let e = HandshakeError::UnsupportedVersion;
+    /// assert_eq!(e.status(), 426);
+    /// assert_eq!(e.response_headers(), [
+    ///     ("Upgrade", "websocket"),
+    ///     ("Connection", "Upgrade, close"),
+    ///     ("Sec-WebSocket-Version", "13"),
+    /// ]);
+    /// assert_eq!(HandshakeError::MethodNotGet.response_headers(),
+    ///            [("Allow", "GET"), ("Connection", "close")]);
+    /// ```
+    #[must_use]
+    pub const fn response_headers(&self) -> &'static [(&'static str, &'static str)] {
+        match self.status() {
+            405 => &[("Allow", "GET"), ("Connection", "close")],
+            426 => &[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade, close"),
+                ("Sec-WebSocket-Version", "13"),
+            ],
+            _ => &[("Connection", "close")],
+        }
+    }
+
+    /// The standard reason phrase of [`HandshakeError::status`], e.g. `Upgrade Required`.
+    #[must_use]
+    pub const fn reason(&self) -> &'static str {
+        reason_phrase(self.status())
     }
 
     /// The complete HTTP response a server sends for this error; see

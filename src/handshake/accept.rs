@@ -1,27 +1,28 @@
 //! `Sec-WebSocket-Accept` (§1.3, §4.2.2 step 5.4).
 
+use alloc::string::String;
+
 use sha1::{Digest as _, Sha1};
 
 /// The GUID appended to the key before hashing (§1.3, §4.2.2 step 5.4).
 pub(crate) const WEBSOCKET_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// A `Sec-WebSocket-Accept` value: base64 of a 20-byte SHA-1 digest, always 28 ASCII
-/// bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AcceptKey([u8; 28]);
+/// characters.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AcceptKey(String);
 
 impl AcceptKey {
     /// The value as text.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        // Base64 output is ASCII; the fallback is never taken.
-        core::str::from_utf8(&self.0).unwrap_or_default()
+        &self.0
     }
 
-    /// The value as bytes.
+    /// The value as bytes (28 of them).
     #[must_use]
-    pub const fn as_bytes(&self) -> &[u8; 28] {
-        &self.0
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
@@ -45,7 +46,7 @@ impl AsRef<str> for AcceptKey {
 
 impl AsRef<[u8]> for AcceptKey {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        self.0.as_bytes()
     }
 }
 
@@ -73,19 +74,20 @@ pub fn accept_key(key: &[u8]) -> AcceptKey {
 /// Base64 (RFC 4648 §4, with padding) of a SHA-1 digest: seven groups of three bytes,
 /// the last one short by a byte, make 27 characters and a `=`. Written out for the fixed
 /// size rather than through the `base64` engine, whose general loop costs more than the
-/// encoding itself here.
-fn encode_digest(digest: &[u8; 20]) -> [u8; 28] {
+/// encoding itself here. Pushes `char`s from the alphabet, so the text needs no check.
+fn encode_digest(digest: &[u8; 20]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut padded = [0u8; 21];
     padded[..20].copy_from_slice(digest);
-    let mut out = [0u8; 28];
-    for (group, chars) in padded.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
+    let mut out = String::with_capacity(28);
+    for group in padded.chunks_exact(3) {
         let bits = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
-        for (i, c) in chars.iter_mut().enumerate() {
-            *c = ALPHABET[(bits >> (18 - 6 * i) & 63) as usize];
+        for i in 0..4 {
+            out.push(char::from(ALPHABET[(bits >> (18 - 6 * i) & 63) as usize]));
         }
     }
-    out[27] = b'=';
+    out.pop();
+    out.push('=');
     out
 }
 
@@ -143,10 +145,10 @@ mod tests {
             base64::engine::general_purpose::STANDARD
                 .encode_slice(digest, &mut expected)
                 .unwrap();
-            assert_eq!(encode_digest(&digest), expected, "{digest:?}");
+            assert_eq!(encode_digest(&digest).as_bytes(), expected, "{digest:?}");
         }
-        assert_eq!(encode_digest(&[0xff; 20]), *b"//////////////////////////8=");
-        assert_eq!(encode_digest(&[0; 20]), *b"AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        assert_eq!(encode_digest(&[0xff; 20]), "//////////////////////////8=");
+        assert_eq!(encode_digest(&[0; 20]), "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     }
 
     #[test]

@@ -10,8 +10,8 @@ use base64::Engine as _;
 use super::accept::{AcceptKey, accept_key};
 use super::ext::{self, Extension, ValueList};
 use super::head::{
-    HeadScanner, Header, find_header, is_token, is_value, list_has_token, parse_headers,
-    parse_http_version, split_start_line,
+    HeadKind, HeadParser, Header, Value, eq_lowercase, find_header, is_token, is_value,
+    list_has_token, parse_http_version,
 };
 use super::uri::WsUri;
 use crate::{HandshakeError, HandshakeLimits, RandomSource, RejectedResponse, UsageError};
@@ -57,13 +57,12 @@ pub struct ClientHandshake {
     /// The request through the last fixed or added header line, without offers and the
     /// final CRLF.
     head: Vec<u8>,
-    /// The base64 key, 24 ASCII bytes.
-    key: [u8; 24],
+    /// The base64 key, 24 ASCII characters.
+    key: String,
     protocols: Vec<String>,
     extensions: Vec<String>,
     limits: HandshakeLimits,
-    scanner: HeadScanner,
-    parsed: usize,
+    response: HeadParser<ResponseKind>,
 }
 
 impl ClientHandshake {
@@ -81,19 +80,18 @@ impl ClientHandshake {
     pub fn with_random<R: RandomSource + ?Sized>(uri: &WsUri<'_>, random: &mut R) -> Self {
         let mut nonce = [0u8; 16];
         random.fill_bytes(&mut nonce);
-        let mut key = [0u8; 24];
-        // 16 bytes always encode to 24 base64 characters.
-        let _ = base64::engine::general_purpose::STANDARD.encode_slice(nonce, &mut key);
+        // 16 bytes encode to 24 base64 characters.
+        let key = base64::engine::general_purpose::STANDARD.encode(nonce);
         let mut head = Vec::with_capacity(256);
         // §4.1 items 1-6, 8.
         head.extend_from_slice(b"GET ");
-        uri.write_resource_name(&mut head);
+        head.extend_from_slice(uri.resource_name().as_bytes());
         head.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-        uri.write_host_header(&mut head);
+        head.extend_from_slice(uri.host_header().as_bytes());
         head.extend_from_slice(
             b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ",
         );
-        head.extend_from_slice(&key);
+        head.extend_from_slice(key.as_bytes());
         head.extend_from_slice(b"\r\nSec-WebSocket-Version: 13\r\n");
         ClientHandshake {
             head,
@@ -101,8 +99,7 @@ impl ClientHandshake {
             protocols: Vec::new(),
             extensions: Vec::new(),
             limits: HandshakeLimits::DEFAULT,
-            scanner: HeadScanner::new(),
-            parsed: 0,
+            response: HeadParser::new(),
         }
     }
 
@@ -181,13 +178,13 @@ impl ClientHandshake {
     /// The `Sec-WebSocket-Key` sent (§4.1 item 7).
     #[must_use]
     pub fn key(&self) -> &str {
-        core::str::from_utf8(&self.key).unwrap_or_default()
+        &self.key
     }
 
     /// The `Sec-WebSocket-Accept` the server must answer with (§4.1, response item 4).
     #[must_use]
     pub fn expected_accept(&self) -> AcceptKey {
-        accept_key(&self.key)
+        accept_key(self.key.as_bytes())
     }
 
     /// Appends the request to `out`.
@@ -224,57 +221,38 @@ impl ClientHandshake {
         &mut self,
         buf: &'b [u8],
     ) -> Result<Option<Response<'b>>, HandshakeError> {
-        let Some(head_len) = self.scanner.scan(buf, &self.limits)? else {
+        let Some(consumed) = self.response.advance(buf, &self.limits)? else {
             return Ok(None);
         };
-        self.parsed += head_len;
-        self.check_response(&buf[..head_len]).map(Some)
-    }
-
-    /// Total bytes examined by the response parser across all calls: for tests that the
-    /// work is linear, not part of the stable API.
-    #[doc(hidden)]
-    #[must_use]
-    pub const fn bytes_scanned(&self) -> usize {
-        self.scanner.scanned() + self.parsed
-    }
-
-    fn check_response<'b>(&self, head: &'b [u8]) -> Result<Response<'b>, HandshakeError> {
-        let (line, headers_at) = split_start_line(head).ok_or(HandshakeError::InvalidStatusLine)?;
-        let status = StatusLine::parse(line)?;
-        let mut headers = Vec::with_capacity(8);
-        parse_headers(
-            head,
-            headers_at,
-            self.limits.max_headers,
-            &mut headers,
-            &mut (),
-        )?;
+        let mut check = ResponseCheck::default();
+        let Some(head) = self.response.finish(buf, |f, v| check.visit(f, v))? else {
+            return Ok(None);
+        };
+        let (status, headers) = (head.start, head.headers);
         if status.code != 101 {
+            let reason = buf
+                .get(status.reason.0..status.reason.1)
+                .ok_or(HandshakeError::InvalidStatusLine)?;
             return Err(HandshakeError::Rejected(Box::new(RejectedResponse {
                 status: status.code,
-                reason: String::from_utf8_lossy(status.reason).into_owned(),
+                reason: String::from_utf8_lossy(reason).into_owned(),
                 headers: headers
                     .iter()
                     .map(|h| (h.name().to_string(), h.value().to_vec()))
                     .collect(),
-                head_len: head.len(),
+                head_len: consumed,
             })));
         }
         if status.version < (1, 1) {
             return Err(HandshakeError::HttpVersionTooOld);
         }
-        let mut check = ResponseCheck::default();
-        for h in &headers {
-            check.header(h.name_bytes(), h.value());
-        }
         let (subprotocol, extensions) = check.finish(self)?;
-        Ok(Response {
+        Ok(Some(Response {
             headers,
             subprotocol,
             extensions,
-            consumed: head.len(),
-        })
+            consumed,
+        }))
     }
 }
 
@@ -291,15 +269,52 @@ fn write_list(out: &mut Vec<u8>, name: &str, items: &[String]) {
     }
 }
 
-/// `status-line = HTTP-version SP status-code SP [ reason-phrase ]` (RFC 9112 §4).
-struct StatusLine<'b> {
-    version: (u8, u8),
-    code: u16,
-    reason: &'b [u8],
+/// Response heads, for [`HeadParser`].
+#[derive(Debug, Clone, Copy)]
+struct ResponseKind;
+
+impl HeadKind for ResponseKind {
+    type StartLine = StatusLine;
+    type Field = ResponseField;
+
+    fn start_line(line: &[u8]) -> Result<StatusLine, HandshakeError> {
+        StatusLine::parse(line)
+    }
+
+    #[inline]
+    fn field(name: &[u8]) -> Option<ResponseField> {
+        let (field, eq) = match name.len() {
+            7 => (ResponseField::Upgrade, eq_lowercase(name, b"upgrade")),
+            10 => (ResponseField::Connection, eq_lowercase(name, b"connection")),
+            20 => (
+                ResponseField::Accept,
+                eq_lowercase(name, b"sec-websocket-accept"),
+            ),
+            22 => (
+                ResponseField::Protocol,
+                eq_lowercase(name, b"sec-websocket-protocol"),
+            ),
+            24 => (
+                ResponseField::Extensions,
+                eq_lowercase(name, b"sec-websocket-extensions"),
+            ),
+            _ => return None,
+        };
+        eq.then_some(field)
+    }
 }
 
-impl<'b> StatusLine<'b> {
-    fn parse(line: &'b [u8]) -> Result<Self, HandshakeError> {
+/// `status-line = HTTP-version SP status-code SP [ reason-phrase ]` (RFC 9112 §4); the
+/// reason phrase as (start, end) offsets into the line.
+#[derive(Debug, Clone, Copy)]
+struct StatusLine {
+    version: (u8, u8),
+    code: u16,
+    reason: (usize, usize),
+}
+
+impl StatusLine {
+    fn parse(line: &[u8]) -> Result<Self, HandshakeError> {
         let mut parts = line.splitn(3, |&b| b == b' ');
         let version = parts.next().and_then(parse_http_version);
         let code = match parts.next() {
@@ -319,9 +334,20 @@ impl<'b> StatusLine<'b> {
         Ok(StatusLine {
             version,
             code,
-            reason,
+            // The reason phrase ends the line.
+            reason: (line.len() - reason.len(), line.len()),
         })
     }
+}
+
+/// The response header fields §4.1 looks at.
+#[derive(Debug, Clone, Copy)]
+enum ResponseField {
+    Upgrade,
+    Connection,
+    Accept,
+    Protocol,
+    Extensions,
 }
 
 /// The response's WebSocket header fields seen so far: one place per rule of §4.1.
@@ -333,36 +359,40 @@ struct ResponseCheck<'a> {
     /// The accept values seen (at most the first two matter).
     accept: Option<&'a [u8]>,
     accept_count: usize,
-    protocols: ValueList<'a>,
-    extensions: ValueList<'a>,
+    protocols: ValueList<Value<'a>>,
+    extensions: ValueList<Value<'a>>,
 }
 
 impl<'a> ResponseCheck<'a> {
-    fn header(&mut self, name: &[u8], value: &'a [u8]) {
-        let is = |expected: &str| name.eq_ignore_ascii_case(expected.as_bytes());
-        match name.len() {
+    fn visit(&mut self, field: ResponseField, value: Value<'a>) {
+        if let ResponseField::Protocol = field {
+            return self.protocols.push(value);
+        }
+        if let ResponseField::Extensions = field {
+            return self.extensions.push(value);
+        }
+        let value = value.bytes;
+        match field {
             // §4.1 response item 2: the |Upgrade| value must be "an ASCII
             // case-insensitive match for the value "websocket"".
-            7 if is("upgrade") => {
+            ResponseField::Upgrade => {
                 let ok = value.eq_ignore_ascii_case(b"websocket");
                 self.upgrade = Some(self.upgrade.unwrap_or(true) && ok);
             }
             // §4.1 response item 3: a token that matches "Upgrade".
-            10 if is("connection") => self.connection |= list_has_token(value, b"upgrade"),
-            20 if is("sec-websocket-accept") => {
+            ResponseField::Connection => self.connection |= list_has_token(value, b"upgrade"),
+            ResponseField::Accept => {
                 self.accept = Some(value);
                 self.accept_count += 1;
             }
-            22 if is("sec-websocket-protocol") => self.protocols.push(value),
-            24 if is("sec-websocket-extensions") => self.extensions.push(value),
-            _ => {}
+            ResponseField::Protocol | ResponseField::Extensions => {}
         }
     }
 
     fn finish(
         self,
         client: &ClientHandshake,
-    ) -> Result<(Option<&'a str>, ValueList<'a>), HandshakeError> {
+    ) -> Result<(Option<&'a str>, ValueList<&'a str>), HandshakeError> {
         if self.upgrade != Some(true) {
             return Err(HandshakeError::MissingUpgradeWebSocket);
         }
@@ -377,12 +407,12 @@ impl<'a> ResponseCheck<'a> {
             _ => return Err(HandshakeError::AcceptMismatch),
         }
         // §4.1 response item 5 and §9.1: well-formed, and only extensions we offered.
-        if !self.extensions.iter().all(ext::is_extension_list) {
-            return Err(HandshakeError::InvalidExtensions);
-        }
-        for accepted in ext::extensions(&self.extensions) {
+        let extensions = self
+            .extensions
+            .checked(ext::is_extension_list, &HandshakeError::InvalidExtensions)?;
+        for accepted in ext::extensions(&extensions) {
             let offered = client.extensions.iter().any(|list| {
-                ext::list_items(list.as_bytes())
+                ext::list_items(list)
                     .filter_map(ext::parse_extension)
                     .any(|o| o.name().eq_ignore_ascii_case(accepted.name()))
             });
@@ -392,23 +422,21 @@ impl<'a> ResponseCheck<'a> {
         }
         // §4.1 response item 6 and §4.3: `Sec-WebSocket-Protocol-Server = token`, one of
         // ours.
-        let subprotocol = match self.protocols.len() {
-            0 => None,
-            1 => {
-                let value = self.protocols.iter().next().unwrap_or_default();
-                if !is_token(value) {
-                    return Err(HandshakeError::InvalidSubprotocols);
-                }
-                let chosen =
-                    core::str::from_utf8(value).map_err(|_| HandshakeError::InvalidSubprotocols)?;
+        let protocols = self
+            .protocols
+            .checked(is_token, &HandshakeError::InvalidSubprotocols)?;
+        let mut protocols = protocols.iter();
+        let subprotocol = match (protocols.next(), protocols.next()) {
+            (None, _) => None,
+            (Some(chosen), None) => {
                 if !client.protocols.iter().any(|p| p == chosen) {
                     return Err(HandshakeError::SubprotocolNotOffered);
                 }
                 Some(chosen)
             }
-            _ => return Err(HandshakeError::InvalidSubprotocols),
+            (Some(_), Some(_)) => return Err(HandshakeError::InvalidSubprotocols),
         };
-        Ok((subprotocol, self.extensions))
+        Ok((subprotocol, extensions))
     }
 }
 
@@ -418,7 +446,7 @@ impl<'a> ResponseCheck<'a> {
 pub struct Response<'b> {
     headers: Vec<Header<'b>>,
     subprotocol: Option<&'b str>,
-    extensions: ValueList<'b>,
+    extensions: ValueList<&'b str>,
     consumed: usize,
 }
 

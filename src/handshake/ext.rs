@@ -19,18 +19,29 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::head::{TOKEN, is_token, trim_ows};
+use super::head::{TOKEN, Value, is_token};
+use crate::HandshakeError;
 
 /// The values of every header line with one name (e.g. all `Sec-WebSocket-Protocol`
-/// lines), in order. Stores the first inline: most requests have at most one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct ValueList<'a> {
-    first: Option<&'a [u8]>,
-    more: Vec<&'a [u8]>,
+/// lines), in order: bytes as received (`T = &[u8]`), or text once a list grammar has
+/// been checked (`T = &str`). Stores the first inline: most requests have at most one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ValueList<T> {
+    first: Option<T>,
+    more: Vec<T>,
 }
 
-impl<'a> ValueList<'a> {
-    pub(crate) fn push(&mut self, value: &'a [u8]) {
+impl<T> Default for ValueList<T> {
+    fn default() -> Self {
+        ValueList {
+            first: None,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> ValueList<T> {
+    pub(crate) fn push(&mut self, value: T) {
         if self.first.is_none() {
             self.first = Some(value);
         } else {
@@ -38,32 +49,62 @@ impl<'a> ValueList<'a> {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + self.more.len()
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = T> + '_ {
         self.first.into_iter().chain(self.more.iter().copied())
     }
+}
 
+impl<T> ValueList<T> {
+    fn into_values(self) -> impl Iterator<Item = T> {
+        self.first.into_iter().chain(self.more)
+    }
+}
+
+impl<'a> ValueList<Value<'a>> {
+    /// The values as text, if every one passes `is_valid` (a list grammar whose
+    /// sentences are ASCII); `error` otherwise.
+    pub(crate) fn checked(
+        &self,
+        is_valid: fn(&[u8]) -> bool,
+        error: &HandshakeError,
+    ) -> Result<ValueList<&'a str>, HandshakeError> {
+        let text = |value: Value<'a>| {
+            if is_valid(value.bytes) {
+                value.text().ok_or_else(|| error.clone())
+            } else {
+                Err(error.clone())
+            }
+        };
+        Ok(ValueList {
+            first: self.first.map(text).transpose()?,
+            more: self
+                .more
+                .iter()
+                .map(|&v| text(v))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+impl<'a> ValueList<&'a str> {
     /// The non-empty elements of all the comma-separated lists, trimmed.
-    pub(crate) fn items(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+    pub(crate) fn items(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.iter().flat_map(list_items)
     }
 }
 
 /// The non-empty elements of a comma-separated list, trimmed (RFC 9110 §5.6.1: a
 /// recipient "MUST accept empty list elements").
-pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn list_items(value: &str) -> impl Iterator<Item = &str> {
     value
-        .split(|&b| b == b',')
-        .map(trim_ows)
+        .split(',')
+        .map(trim_ows_str)
         .filter(|item| !item.is_empty())
 }
 
-/// ASCII text validated by a grammar below; the fallback is never taken.
-fn ascii(s: &[u8]) -> &str {
-    core::str::from_utf8(s).unwrap_or_default()
+/// Removes optional whitespace (SP, HTAB) from both ends (RFC 9110 §5.6.3 `OWS`).
+fn trim_ows_str(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
 }
 
 /// Whether `value` is `1#token` (§4.3 `Sec-WebSocket-Protocol-Client`).
@@ -125,9 +166,21 @@ fn ows_end(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The tokens of validated token lists.
-pub(crate) fn tokens<'a: 's, 's>(values: &'s ValueList<'a>) -> impl Iterator<Item = &'a str> + 's {
-    values.items().map(ascii)
+/// The tokens of checked token lists.
+pub(crate) fn tokens<'a: 's, 's>(
+    values: &'s ValueList<&'a str>,
+) -> impl Iterator<Item = &'a str> + 's {
+    values.items()
+}
+
+/// The tokens of checked token lists, owning the lists.
+pub(crate) fn owned_tokens(values: ValueList<&str>) -> impl Iterator<Item = &str> {
+    values.into_values().flat_map(list_items)
+}
+
+/// The extensions of checked extension lists, owning the lists.
+pub(crate) fn owned_extensions(values: ValueList<&str>) -> impl Iterator<Item = Extension<'_>> {
+    owned_tokens(values).filter_map(parse_extension)
 }
 
 /// Whether `value` is a §9.1 `extension-list`.
@@ -135,9 +188,9 @@ pub(crate) fn is_extension_list(value: &[u8]) -> bool {
     is_list_of(value, extension_end)
 }
 
-/// The extensions of validated extension lists.
+/// The extensions of checked extension lists.
 pub(crate) fn extensions<'a: 's, 's>(
-    values: &'s ValueList<'a>,
+    values: &'s ValueList<&'a str>,
 ) -> impl Iterator<Item = Extension<'a>> + 's {
     values.items().filter_map(parse_extension)
 }
@@ -187,50 +240,44 @@ fn extension_end(s: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Parses one `extension` (trimmed, non-empty) of an `extension-list` (§9.1).
-pub(crate) fn parse_extension(item: &[u8]) -> Option<Extension<'_>> {
-    if !is_extension(item) {
+pub(crate) fn parse_extension(item: &str) -> Option<Extension<'_>> {
+    if !is_extension(item.as_bytes()) {
         return None;
     }
-    let text = core::str::from_utf8(item).ok()?;
-    let name = text.split(';').next()?.trim_end_matches([' ', '\t']);
-    Some(Extension { name, text })
+    let name = item.split(';').next()?.trim_end_matches([' ', '\t']);
+    Some(Extension { name, text: item })
 }
 
 /// Parses one `extension-param` (between `;`s, untrimmed).
-fn parse_param(param: &[u8]) -> Option<ExtensionParam<'_>> {
-    let (name, value) = match param.iter().position(|&b| b == b'=') {
-        Some(eq) => (&param[..eq], Some(trim_ows(&param[eq + 1..]))),
+fn parse_param(param: &str) -> Option<ExtensionParam<'_>> {
+    let (name, value) = match param.split_once('=') {
+        Some((name, value)) => (name, Some(trim_ows_str(value))),
         None => (param, None),
     };
-    let name = trim_ows(name);
-    if !is_token(name) {
+    let name = trim_ows_str(name);
+    if !is_token(name.as_bytes()) {
         return None;
     }
     let value = match value {
         None => None,
-        Some(v) if is_token(v) => Some(Cow::Borrowed(ascii(v))),
+        Some(v) if is_token(v.as_bytes()) => Some(Cow::Borrowed(v)),
         Some(v) => Some(unquote_token(v)?),
     };
-    Some(ExtensionParam {
-        name: ascii(name),
-        value,
-    })
+    Some(ExtensionParam { name, value })
 }
 
 /// Unescapes a quoted string whose content must be a token after unescaping (§9.1).
-fn unquote_token(v: &[u8]) -> Option<Cow<'_, str>> {
-    let [b'"', inner @ .., b'"'] = v else {
-        return None;
-    };
-    if is_token(inner) {
-        return Some(Cow::Borrowed(ascii(inner)));
+fn unquote_token(v: &str) -> Option<Cow<'_, str>> {
+    let inner = v.strip_prefix('"')?.strip_suffix('"')?;
+    if is_token(inner.as_bytes()) {
+        return Some(Cow::Borrowed(inner));
     }
     // RFC 9110 §5.6.4: quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ); only a tchar
     // may be escaped here, since the result must be a token.
     let mut out = String::with_capacity(inner.len());
-    let mut bytes = inner.iter();
-    while let Some(&b) = bytes.next() {
-        let c = if b == b'\\' { *bytes.next()? } else { b };
+    let mut bytes = inner.bytes();
+    while let Some(b) = bytes.next() {
+        let c = if b == b'\\' { bytes.next()? } else { b };
         if !TOKEN[c as usize] {
             return None;
         }
@@ -265,11 +312,7 @@ impl<'a> Extension<'a> {
 
     /// The parameters, in order.
     pub fn params(&self) -> impl Iterator<Item = ExtensionParam<'a>> + 'a {
-        self.text
-            .as_bytes()
-            .split(|&b| b == b';')
-            .skip(1)
-            .filter_map(parse_param)
+        self.text.split(';').skip(1).filter_map(parse_param)
     }
 
     /// The first parameter called `name` (ASCII case-insensitive): `None` if absent,
@@ -303,7 +346,7 @@ mod tests {
     use super::*;
 
     fn params(s: &str) -> Vec<(String, Option<String>)> {
-        parse_extension(s.as_bytes())
+        parse_extension(s)
             .unwrap()
             .params()
             .map(|p| (p.name.into(), p.value.map(Cow::into_owned)))

@@ -1,14 +1,5 @@
-//! HTTP/1.1 head syntax shared by both roles (RFC 9112 §2-§5): a resumable, bounded
-//! search for the end of the head, then one pass over the complete head.
-//!
-//! Parsing is split in two so that it stays linear however the bytes arrive:
-//!
-//! 1. [`HeadScanner`] looks for the blank line that ends the head. It remembers how far it
-//!    has looked, so feeding a growing buffer one byte at a time examines each byte once
-//!    (tungstenite's CVE-2023-43669 rescanned from the start on every call). It also
-//!    counts lines, so too many header fields fail before the head is complete, and it
-//!    never looks past [`HandshakeLimits::max_head_size`].
-//! 2. Once the head is complete, [`parse_headers`] walks it once, validating every line.
+//! HTTP/1.1 head syntax shared by both roles (RFC 9112 §2-§5): one resumable, bounded
+//! parser ([`HeadParser`]) for request and response heads.
 
 use alloc::vec::Vec;
 
@@ -21,23 +12,22 @@ use crate::{HandshakeError, HandshakeLimits};
 /// (`obs-text`), hence bytes; see [`Header::value_str`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
-    /// INVARIANT: a token (ASCII).
-    name: &'a [u8],
+    /// A token, checked by the parser.
+    name: &'a str,
     value: &'a [u8],
 }
 
 impl<'a> Header<'a> {
     /// The field name, as sent (compare with [`str::eq_ignore_ascii_case`]).
     #[must_use]
-    pub fn name(&self) -> &'a str {
-        // A token is ASCII; the fallback is never taken.
-        core::str::from_utf8(self.name).unwrap_or_default()
+    pub const fn name(&self) -> &'a str {
+        self.name
     }
 
     /// Whether the name is `name`, ASCII case-insensitive.
     #[must_use]
     pub fn is(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name.as_bytes())
+        self.name.eq_ignore_ascii_case(name)
     }
 
     /// The field value, trimmed of surrounding whitespace.
@@ -50,10 +40,6 @@ impl<'a> Header<'a> {
     #[must_use]
     pub fn value_str(&self) -> Option<&'a str> {
         core::str::from_utf8(self.value).ok()
-    }
-
-    pub(crate) const fn name_bytes(&self) -> &'a [u8] {
-        self.name
     }
 }
 
@@ -293,119 +279,6 @@ fn skip_value_bytes(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A resumable search for the end of a head (the empty line after the header fields).
-///
-/// The caller passes the bytes received so far, each call a prefix-extension of the
-/// previous one; the scanner resumes where it stopped. If a call passes fewer bytes than
-/// already scanned, the scanner starts over.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct HeadScanner {
-    /// Bytes before `pos` have been searched.
-    /// INVARIANT: `pos <= max_head_size` of the limits in use.
-    pos: usize,
-    /// Complete lines (each ending in CRLF) before `pos`.
-    lines: usize,
-    /// Total bytes examined across calls, including restarts (for the linearity test).
-    scanned: usize,
-    /// The length of the head, once found.
-    end: Option<usize>,
-}
-
-impl HeadScanner {
-    pub(crate) const fn new() -> Self {
-        HeadScanner {
-            pos: 0,
-            lines: 0,
-            scanned: 0,
-            end: None,
-        }
-    }
-
-    /// Whether nothing has been searched yet.
-    pub(crate) const fn is_fresh(&self) -> bool {
-        self.pos == 0 && self.end.is_none()
-    }
-
-    /// Records that `examined` more bytes were looked at outside [`HeadScanner::scan`].
-    pub(crate) const fn count(&mut self, examined: usize) {
-        self.scanned += examined;
-    }
-
-    /// Records that the head was found, `head_len` bytes long, by a parse of the whole
-    /// head: later calls return it again.
-    pub(crate) const fn complete(&mut self, head_len: usize) {
-        self.pos = head_len;
-        self.end = Some(head_len);
-    }
-
-    /// Total bytes examined so far.
-    pub(crate) const fn scanned(&self) -> usize {
-        self.scanned
-    }
-
-    /// Looks for the end of the head in `buf`, resuming where the last call stopped.
-    /// Returns the length of the head (through the final CRLF) once complete.
-    pub(crate) fn scan(
-        &mut self,
-        buf: &[u8],
-        limits: &HandshakeLimits,
-    ) -> Result<Option<usize>, HandshakeError> {
-        if buf.len() < self.pos {
-            self.pos = 0;
-            self.lines = 0;
-            self.end = None;
-        }
-        if let Some(end) = self.end {
-            return Ok(Some(end));
-        }
-        let end = buf.len().min(limits.max_head_size);
-        while self.pos < end {
-            let Some(offset) = find_lf(&buf[self.pos..end]) else {
-                self.scanned += end - self.pos;
-                self.pos = end;
-                break;
-            };
-            let lf = self.pos + offset;
-            self.scanned += offset + 1;
-            self.pos = lf + 1;
-            // RFC 9112 §2.2: lines end in CRLF. We refuse a bare LF rather than guess.
-            if lf == 0 || buf[lf - 1] != b'\r' {
-                return Err(HandshakeError::BareLineFeed);
-            }
-            // An empty line (CRLF right after the previous line's LF) ends the head. An
-            // empty first line is handed on as a head too, for the start-line parser to
-            // reject.
-            if lf == 1 || (lf >= 3 && buf[lf - 2] == b'\n') {
-                self.end = Some(lf + 1);
-                return Ok(Some(lf + 1));
-            }
-            self.lines += 1;
-            // The first line is the request or status line; the rest are header fields.
-            if self.lines > limits.max_headers.saturating_add(1) {
-                return Err(HandshakeError::TooManyHeaders {
-                    max: limits.max_headers,
-                });
-            }
-        }
-        if buf.len() >= limits.max_head_size {
-            return Err(HandshakeError::HeadTooLarge {
-                max: limits.max_head_size,
-            });
-        }
-        Ok(None)
-    }
-}
-
-/// Splits a head into its start line (without CRLF) and the offset of the first header
-/// line. `None` if the first line does not end in CRLF.
-pub(crate) fn split_start_line(head: &[u8]) -> Option<(&[u8], usize)> {
-    let lf = find_lf(head)?;
-    match head.get(..lf)? {
-        [line @ .., b'\r'] => Some((line, lf + 1)),
-        _ => None,
-    }
-}
-
 /// Parses `HTTP/x.y` (RFC 9112 §2.3) into (major, minor).
 pub(crate) fn parse_http_version(v: &[u8]) -> Option<(u8, u8)> {
     match *v {
@@ -418,86 +291,367 @@ pub(crate) fn parse_http_version(v: &[u8]) -> Option<(u8, u8)> {
     }
 }
 
-/// What a role looks for among the header fields, fed by [`parse_headers`] as it goes so
-/// that the head is walked once.
-pub(crate) trait FieldVisitor<'a> {
-    /// A header field the visitor looks at, e.g. `Host`.
-    type Field: Copy;
+/// What kind of head a [`HeadParser`] reads: a request or a response.
+pub(crate) trait HeadKind {
+    /// The start line, as offsets into it (it starts the head, so into the head).
+    type StartLine: Copy + core::fmt::Debug;
+    /// A header field the role looks at, e.g. `Host`.
+    type Field: Copy + core::fmt::Debug;
+
+    /// Parses the start line, without its CRLF.
+    fn start_line(line: &[u8]) -> Result<Self::StartLine, HandshakeError>;
 
     /// Which of its fields `name` is, if any. `Some` only for a token (a name matched
     /// against a literal), so that the parser can skip its own check of the name.
     fn field(name: &[u8]) -> Option<Self::Field>;
-
-    /// Records a field's value, trimmed.
-    fn visit(&mut self, field: Self::Field, value: &'a [u8]);
 }
 
-/// Looks at no field.
-impl FieldVisitor<'_> for () {
-    type Field = core::convert::Infallible;
-
-    fn field(_: &[u8]) -> Option<Self::Field> {
-        None
-    }
-
-    fn visit(&mut self, field: Self::Field, _: &[u8]) {
-        match field {}
-    }
+/// A header line parsed by a [`HeadParser`], as offsets into the head: kept across calls,
+/// whose buffers each extend the last.
+#[derive(Debug, Clone, Copy)]
+struct RawHeader<F> {
+    /// INVARIANT: `name_start + name_len <= value_start <= value_end <=` the head's
+    /// length, and the name is a token.
+    name_start: usize,
+    name_len: usize,
+    value_start: usize,
+    value_end: usize,
+    field: Option<F>,
 }
 
-/// Parses the header lines of a head, from `pos` through the final empty line, into
-/// `out`, shows each one `visitor` looks for to it, and returns the length of the head.
-/// `head` must end with CRLF CRLF (as [`HeadScanner`] guarantees), but nothing breaks if
-/// it does not.
-// Kept out of line: inlined into the request-line code, its loop loses registers.
-#[inline(never)]
-pub(crate) fn parse_headers<'a, V: FieldVisitor<'a>>(
-    head: &'a [u8],
+/// What one step of a [`HeadParser`] found at the start of the unparsed bytes.
+enum Step {
+    /// A line of this many bytes, CRLF included, parsed and recorded.
+    Line(usize),
+    /// The empty line (two bytes) that ends the head.
+    End,
+    /// Not a whole line yet.
+    Incomplete,
+}
+
+/// The one HTTP/1.1 head parser (RFC 9112 §2-§5), for requests and responses: resumable,
+/// bounded and linear, each line parsed once.
+///
+/// The caller passes the bytes received so far, each call extending the last; lines are
+/// parsed as soon as they are complete, and recorded as offsets. Parsing is linear however
+/// the bytes arrive (tungstenite's CVE-2023-43669 rescanned from the start on every call):
+/// a line found incomplete is searched for its end from where the last search stopped,
+/// then parsed once. A head that arrives whole is parsed in a single pass. The parser
+/// never looks past [`HandshakeLimits::max_head_size`] and refuses a header line past
+/// [`HandshakeLimits::max_headers`] as soon as that line is complete.
+///
+/// Errors come in the order of the lines: a bare LF, too many headers, then what is wrong
+/// inside the line. The same bytes give the same outcome whatever their split.
+#[derive(Debug, Clone)]
+pub(crate) struct HeadParser<K: HeadKind> {
+    /// The start of the first line not yet parsed.
+    /// INVARIANT: `pos <= searched <= max_head_size`.
     pos: usize,
-    max_headers: usize,
-    out: &mut Vec<Header<'a>>,
-    visitor: &mut V,
-) -> Result<usize, HandshakeError> {
-    // The unparsed lines, from the start of the next one.
-    let mut rest = head.get(pos..).unwrap_or_default();
-    loop {
-        match rest {
-            [b'\r', b'\n', ..] => return Ok(head.len() - rest.len() + 2),
-            // RFC 9112 §5.2: obs-fold; "a server that receives an obs-fold in a request
-            // message ... MUST either reject the message by sending a 400 (Bad Request)
-            // ... or replace each received obs-fold with one or more SP". We reject.
-            [b' ' | b'\t', ..] => return Err(HandshakeError::ObsoleteLineFolding),
-            _ => {}
+    /// Bytes before `searched` hold no LF after `pos`.
+    searched: usize,
+    start: Option<K::StartLine>,
+    headers: Vec<RawHeader<K::Field>>,
+    /// The length of the head, once complete.
+    end: Option<usize>,
+}
+
+impl<K: HeadKind> HeadParser<K> {
+    pub(crate) const fn new() -> Self {
+        HeadParser {
+            pos: 0,
+            searched: 0,
+            start: None,
+            headers: Vec::new(),
+            end: None,
         }
-        // The name runs to the first colon and must be a token; RFC 9112 §5.1: "No
-        // whitespace is allowed between the field name and colon." A name the visitor
-        // knows is a token already.
-        let name_len = find_colon(rest);
-        let name = &rest[..name_len];
-        let field = V::field(name);
-        if name_len == rest.len() || (field.is_none() && !is_token_branch_free(name)) {
-            return Err(HandshakeError::InvalidHeaderName);
+    }
+
+    /// Parses the lines of `buf` not parsed yet. Returns the length of the head (through
+    /// the final CRLF) once complete; later calls return it again. A `buf` shorter than
+    /// the bytes already searched starts the parse over.
+    pub(crate) fn advance(
+        &mut self,
+        buf: &[u8],
+        limits: &HandshakeLimits,
+    ) -> Result<Option<usize>, HandshakeError> {
+        if buf.len() < self.searched {
+            self.pos = 0;
+            self.searched = 0;
+            self.start = None;
+            self.headers.clear();
+            self.end = None;
         }
-        let mut i = name_len + 1;
-        while let Some(b' ' | b'\t') = rest.get(i) {
-            i += 1;
+        if let Some(end) = self.end {
+            return Ok(Some(end));
         }
-        let value_start = i;
-        i = skip_value_bytes(rest, i);
-        if rest.get(i..i + 2) != Some(b"\r\n") {
-            // A control character, or a CR not followed by LF.
-            return Err(HandshakeError::InvalidHeaderValue);
+        let window = &buf[..buf.len().min(limits.max_head_size)];
+        loop {
+            // A line found incomplete before: look for its end in the new bytes only.
+            if self.searched > self.pos && find_lf(&window[self.searched..]).is_none() {
+                self.searched = window.len();
+                break;
+            }
+            let rest = &window[self.pos..];
+            let step = if self.start.is_none() {
+                self.start_line(rest)?
+            } else {
+                self.header_line(rest, self.pos, limits.max_headers)?
+            };
+            match step {
+                Step::Line(len) => {
+                    self.pos += len;
+                    self.searched = self.pos;
+                }
+                Step::End => {
+                    self.pos += 2;
+                    self.searched = self.pos;
+                    self.end = Some(self.pos);
+                    return Ok(self.end);
+                }
+                Step::Incomplete => {
+                    self.searched = window.len();
+                    break;
+                }
+            }
         }
-        if out.len() == max_headers {
+        if buf.len() >= limits.max_head_size {
+            return Err(HandshakeError::HeadTooLarge {
+                max: limits.max_head_size,
+            });
+        }
+        Ok(None)
+    }
+
+    fn start_line(&mut self, rest: &[u8]) -> Result<Step, HandshakeError> {
+        let Some(lf) = find_lf(rest) else {
+            return Ok(Step::Incomplete);
+        };
+        // RFC 9112 §2.2: lines end in CRLF. We refuse a bare LF rather than guess.
+        let [line @ .., b'\r'] = &rest[..lf] else {
+            return Err(HandshakeError::BareLineFeed);
+        };
+        // An empty first line goes to the start-line parser too, which refuses it.
+        self.start = Some(K::start_line(line)?);
+        Ok(Step::Line(lf + 1))
+    }
+
+    /// Parses the header line (or final empty line) at the start of `rest`, which is at
+    /// `at` in the head, in one pass when it is whole and valid.
+    #[inline]
+    fn header_line(
+        &mut self,
+        rest: &[u8],
+        at: usize,
+        max_headers: usize,
+    ) -> Result<Step, HandshakeError> {
+        if let [b'\r', b'\n', ..] = rest {
+            return Ok(Step::End);
+        }
+        match parse_header_line::<K>(rest) {
+            Ok(header) if self.headers.len() < max_headers => {
+                let len = header.value_start + header.line_rest;
+                self.push(header, at);
+                Ok(Step::Line(len))
+            }
+            // Any other outcome (a line not complete yet, too many headers, a malformed
+            // line) is settled on the line alone.
+            _ => self.settle_line(rest, at, max_headers),
+        }
+    }
+
+    /// The canonical answer for the line at the start of `rest`: incomplete until its LF
+    /// arrives; then a bare LF, too many headers, or the line's own error, in that order.
+    #[cold]
+    #[inline(never)]
+    fn settle_line(
+        &mut self,
+        rest: &[u8],
+        at: usize,
+        max_headers: usize,
+    ) -> Result<Step, HandshakeError> {
+        let Some(lf) = find_lf(rest) else {
+            return Ok(Step::Incomplete);
+        };
+        if lf == 0 || rest[lf - 1] != b'\r' {
+            return Err(HandshakeError::BareLineFeed);
+        }
+        if lf == 1 {
+            return Ok(Step::End);
+        }
+        if self.headers.len() >= max_headers {
             return Err(HandshakeError::TooManyHeaders { max: max_headers });
         }
-        let value = trim_end_ows(&rest[value_start..i]);
-        out.push(Header { name, value });
-        if let Some(field) = field {
-            visitor.visit(field, value);
-        }
-        rest = &rest[i + 2..];
+        let header = parse_header_line::<K>(&rest[..=lf])?;
+        self.push(header, at);
+        Ok(Step::Line(lf + 1))
     }
+
+    fn push(&mut self, line: HeaderLine<K::Field>, at: usize) {
+        if self.headers.capacity() == 0 {
+            // Enough for most heads (browsers send 10 to 20 fields): one allocation.
+            self.headers.reserve(16);
+        }
+        self.headers.push(RawHeader {
+            name_start: at,
+            name_len: line.name_len,
+            value_start: at + line.value_start,
+            value_end: at + line.value_end,
+            field: line.field,
+        });
+    }
+
+    /// The parsed head in `buf` (the buffer of the call that completed it, or one
+    /// extending it): its start line and header fields, each field the role looks for
+    /// shown to `visit`. `None` if the head is not complete.
+    pub(crate) fn finish<'b>(
+        &self,
+        buf: &'b [u8],
+        mut visit: impl FnMut(K::Field, Value<'b>),
+    ) -> Result<Option<ParsedHead<'b, K>>, HandshakeError> {
+        let (Some(start), Some(end)) = (self.start, self.end) else {
+            return Ok(None);
+        };
+        let text = HeadText::new(buf.get(..end).ok_or(HandshakeError::InvalidHeaderName)?);
+        let mut headers = Vec::with_capacity(self.headers.len());
+        for raw in &self.headers {
+            // A token is ASCII, so this cannot fail on the buffer parsed; a caller who
+            // changed the bytes since gets an error, not a guess.
+            let name = text
+                .str(raw.name_start, raw.name_start + raw.name_len)
+                .ok_or(HandshakeError::InvalidHeaderName)?;
+            let value = text
+                .bytes
+                .get(raw.value_start..raw.value_end)
+                .ok_or(HandshakeError::InvalidHeaderValue)?;
+            headers.push(Header { name, value });
+            if let Some(field) = raw.field {
+                visit(
+                    field,
+                    Value {
+                        bytes: value,
+                        text: text.text.get(raw.value_start..raw.value_end),
+                    },
+                );
+            }
+        }
+        Ok(Some(ParsedHead {
+            start,
+            headers,
+            text,
+        }))
+    }
+}
+
+/// A complete head from [`HeadParser::finish`].
+pub(crate) struct ParsedHead<'b, K: HeadKind> {
+    pub(crate) start: K::StartLine,
+    pub(crate) headers: Vec<Header<'b>>,
+    pub(crate) text: HeadText<'b>,
+}
+
+/// A head's bytes with the longest prefix that is UTF-8 (all of it, unless a field
+/// value holds `obs-text`), checked once: the names, the start line and most values
+/// become text by slicing it, not by checking each piece again.
+#[derive(Clone, Copy)]
+pub(crate) struct HeadText<'b> {
+    bytes: &'b [u8],
+    text: &'b str,
+}
+
+impl<'b> HeadText<'b> {
+    fn new(bytes: &'b [u8]) -> Self {
+        let text = match core::str::from_utf8(bytes) {
+            Ok(text) => text,
+            // The bytes before the first invalid one; an empty prefix if even that
+            // failed, which only costs the pieces a check of their own.
+            Err(e) => bytes
+                .get(..e.valid_up_to())
+                .and_then(|valid| core::str::from_utf8(valid).ok())
+                .unwrap_or(""),
+        };
+        HeadText { bytes, text }
+    }
+
+    /// The bytes `start..end` as text, if they are UTF-8.
+    pub(crate) fn str(&self, start: usize, end: usize) -> Option<&'b str> {
+        match self.text.get(start..end) {
+            Some(text) => Some(text),
+            None => core::str::from_utf8(self.bytes.get(start..end)?).ok(),
+        }
+    }
+}
+
+/// A header field value, with its text when the head's UTF-8 check covered it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Value<'b> {
+    pub(crate) bytes: &'b [u8],
+    text: Option<&'b str>,
+}
+
+impl<'b> Value<'b> {
+    /// A value from elsewhere (an HTTP stack's header map), not yet checked as text.
+    pub(crate) const fn bytes(bytes: &'b [u8]) -> Self {
+        Value { bytes, text: None }
+    }
+
+    /// The value as text, if it is UTF-8.
+    pub(crate) fn text(&self) -> Option<&'b str> {
+        match self.text {
+            Some(text) => Some(text),
+            None => core::str::from_utf8(self.bytes).ok(),
+        }
+    }
+}
+
+/// One header line, as offsets from its start.
+#[derive(Clone, Copy)]
+struct HeaderLine<F> {
+    name_len: usize,
+    value_start: usize,
+    value_end: usize,
+    /// The bytes from `value_start` through the CRLF.
+    line_rest: usize,
+    field: Option<F>,
+}
+
+/// Parses the header line at the start of `rest` (RFC 9112 §5): `field-name ":" OWS
+/// field-value OWS CRLF`, in one pass. `rest` may hold more lines after it; an error
+/// may also mean that the line is not complete, which the caller settles.
+#[inline]
+fn parse_header_line<K: HeadKind>(rest: &[u8]) -> Result<HeaderLine<K::Field>, HandshakeError> {
+    // RFC 9112 §5.2: obs-fold; "a server that receives an obs-fold in a request message
+    // ... MUST either reject the message by sending a 400 (Bad Request) ... or replace
+    // each received obs-fold with one or more SP". We reject.
+    if let [b' ' | b'\t', ..] = rest {
+        return Err(HandshakeError::ObsoleteLineFolding);
+    }
+    // The name runs to the first colon and must be a token; RFC 9112 §5.1: "No
+    // whitespace is allowed between the field name and colon." A name the role knows is
+    // a token already.
+    let name_len = find_colon(rest);
+    let name = &rest[..name_len];
+    let field = K::field(name);
+    if name_len == rest.len() || (field.is_none() && !is_token_branch_free(name)) {
+        return Err(HandshakeError::InvalidHeaderName);
+    }
+    let mut i = name_len + 1;
+    while let Some(b' ' | b'\t') = rest.get(i) {
+        i += 1;
+    }
+    let value_start = i;
+    i = skip_value_bytes(rest, i);
+    if rest.get(i..i + 2) != Some(b"\r\n") {
+        // A control character, or a CR not followed by LF.
+        return Err(HandshakeError::InvalidHeaderValue);
+    }
+    let value = trim_end_ows(&rest[value_start..i]);
+    Ok(HeaderLine {
+        name_len,
+        value_start,
+        value_end: value_start + value.len(),
+        line_rest: i + 2 - value_start,
+        field,
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,11 @@
 //! with `Sec-WebSocket-Version: 13`, or 431).
 //! Bytes after [`Request::consumed`] are frames, for the connection.
 //!
+//! A server that serves plain HTTP on the same port calls
+//! [`RequestParser::parse_head`] instead: it parses any request head into a
+//! [`RequestHead`], which the server answers itself or [upgrades](RequestHead::upgrade)
+//! with the same checks, without a second parse.
+//!
 //! ```
 //! use rfc6455::handshake::RequestParser;
 //!
@@ -58,5 +63,7 @@ pub use accept::{AcceptKey, accept_key};
 pub use client::{ClientHandshake, Response};
 pub use ext::{Extension, ExtensionParam};
 pub use head::Header;
-pub use server::{Accept, Request, RequestParser, UpgradeRequest, validate_request_headers};
+pub use server::{
+    Accept, Request, RequestHead, RequestParser, UpgradeRequest, validate_request_headers,
+};
 pub use uri::WsUri;

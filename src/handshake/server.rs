@@ -1,28 +1,29 @@
-//! The server's side of the opening handshake (§4.2): parse and check the client's
-//! request, then answer with a 101 ([`Accept`]) or a rejection
-//! ([`HandshakeError::response`]).
+//! The server's side of the opening handshake (§4.2): parse any request head, then
+//! serve it as plain HTTP or check and upgrade it, answering with a 101 ([`Accept`]) or a
+//! rejection ([`HandshakeError::response`]).
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::accept::{AcceptKey, accept_key, is_valid_key};
 use super::ext::{self, Extension, ValueList};
 use super::head::{
-    FieldVisitor, HeadScanner, Header, eq_lowercase, find_header, is_token, is_value,
-    list_has_token, parse_headers, parse_http_version, split_start_line, trim_ows,
+    HeadKind, HeadParser, HeadText, Header, Value, eq_lowercase, find_header, is_token, is_value,
+    list_has_token, parse_http_version, trim_ows,
 };
 use crate::{HandshakeError, HandshakeLimits, UsageError};
 
-/// An incremental parser for the client's opening request (§4.2.1).
+/// An incremental parser for request heads: any HTTP/1.1 request with
+/// [`RequestParser::parse_head`], the client's opening request (§4.2.1) with
+/// [`RequestParser::parse`].
 ///
-/// Call [`RequestParser::parse`] with all the bytes received so far, each time more
-/// arrive. It answers `Ok(None)` until the head is complete, then a [`Request`] that
-/// borrows the buffer and says how many bytes the head took
-/// ([`Request::consumed`]); bytes after that are WebSocket frames.
+/// Call either with all the bytes received so far, each time more arrive. It answers
+/// `Ok(None)` until the head is complete, then a view that borrows the buffer and says
+/// how many bytes the head took; bytes after that are the body, or WebSocket frames.
 ///
-/// The parser keeps how far it has searched for the end of the head, so the work over
-/// all calls is linear in the head's length however the bytes are split. It never reads
-/// past [`HandshakeLimits::max_head_size`] and stops at
-/// [`HandshakeLimits::max_headers`].
+/// The parser keeps what it has parsed, so the work over all calls is linear in the
+/// head's length however the bytes are split. It never reads past
+/// [`HandshakeLimits::max_head_size`] and stops at [`HandshakeLimits::max_headers`].
 ///
 /// ```
 /// use rfc6455::handshake::RequestParser;
@@ -43,12 +44,16 @@ use crate::{HandshakeError, HandshakeLimits, UsageError};
 /// assert!(response.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
 /// # Ok::<(), rfc6455::HandshakeError>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RequestParser {
     limits: HandshakeLimits,
-    scanner: HeadScanner,
-    /// Bytes walked by the second pass over complete heads.
-    parsed: usize,
+    head: HeadParser<RequestKind>,
+}
+
+impl Default for RequestParser {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl RequestParser {
@@ -63,12 +68,13 @@ impl RequestParser {
     pub const fn with_limits(limits: HandshakeLimits) -> Self {
         RequestParser {
             limits,
-            scanner: HeadScanner::new(),
-            parsed: 0,
+            head: HeadParser::new(),
         }
     }
 
-    /// Parses the request in `buf`, all the bytes received so far.
+    /// Parses the opening request in `buf`, all the bytes received so far: the head as
+    /// with [`RequestParser::parse_head`], then the §4.2.1 checks of
+    /// [`RequestHead::upgrade`].
     ///
     /// Each call must pass the bytes of the previous call plus any new ones; a shorter
     /// buffer restarts the parse from the beginning. Returns `Ok(None)` while the head is
@@ -80,27 +86,63 @@ impl RequestParser {
     /// breaks a rule of §4.2.1. Answer it with [`HandshakeError::response`] and close the
     /// connection.
     pub fn parse<'b>(&mut self, buf: &'b [u8]) -> Result<Option<Request<'b>>, HandshakeError> {
-        // Fast path, for a first call that holds the whole head (the usual case): parse
-        // it in one pass. A head that parses without error has CRLF line ends, no more
-        // headers than allowed and ends at its first empty line, so the search below
-        // would find exactly that end. Anything else (incomplete, malformed) takes the
-        // search, which gives the canonical answer; this runs at most once per parse.
-        if self.scanner.is_fresh() && !buf.is_empty() {
-            let window = &buf[..buf.len().min(self.limits.max_head_size)];
-            if let Ok(head) = parse_http_head(window, &self.limits) {
-                self.scanner.count(head.len);
-                self.scanner.complete(head.len);
-                return head.check().map(Some);
-            }
-            self.scanner.count(window.len());
+        match self.parse_head(buf)? {
+            Some(head) => head.upgrade().map(Some),
+            None => Ok(None),
         }
-        let Some(head_len) = self.scanner.scan(buf, &self.limits)? else {
+    }
+
+    /// Parses any HTTP/1.1 request head in `buf`, all the bytes received so far, for a
+    /// server that serves plain HTTP and WebSocket on one port: look at the
+    /// [`RequestHead`], then answer it yourself or [upgrade](RequestHead::upgrade) it,
+    /// without parsing again.
+    ///
+    /// The same contract as [`RequestParser::parse`]: each call extends the last buffer,
+    /// `Ok(None)` means incomplete. The body, if any, starts at
+    /// [`RequestHead::consumed`] and is the caller's to read.
+    ///
+    /// ```
+    /// use rfc6455::handshake::RequestParser;
+    ///
+    /// let mut out = Vec::new();
+    /// for bytes in [&b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"[..],
+    ///               b"GET /ws HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    ///                 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    ///                 Sec-WebSocket-Version: 13\r\n\r\n"] {
+    ///     let head = RequestParser::new().parse_head(bytes)?.expect("complete");
+    ///     if head.path() == "/ws" {
+    ///         match head.upgrade() {
+    ///             Ok(request) => request.accept().write(&mut out),
+    ///             Err(e) => e.write_response(&mut out),
+    ///         }
+    ///     } else {
+    ///         assert!(!head.is_websocket_upgrade());
+    ///         assert_eq!((head.method(), head.host()), ("GET", Some("example.com")));
+    ///         out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+    ///     }
+    /// }
+    /// assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    /// assert!(out.ends_with(b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"));
+    /// # Ok::<(), rfc6455::HandshakeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`HandshakeError`] if the head is over the limits or is not valid HTTP/1.1 (a
+    /// 400 or 431, from [`HandshakeError::response`]); then close the connection.
+    #[inline]
+    pub fn parse_head<'b>(
+        &mut self,
+        buf: &'b [u8],
+    ) -> Result<Option<RequestHead<'b>>, HandshakeError> {
+        let Some(consumed) = self.head.advance(buf, &self.limits)? else {
             return Ok(None);
         };
-        self.parsed += head_len;
-        parse_http_head(&buf[..head_len], &self.limits)?
-            .check()
-            .map(Some)
+        let mut fields = RequestCheck::default();
+        let Some(head) = self.head.finish(buf, |f, v| fields.visit(f, v))? else {
+            return Ok(None);
+        };
+        RequestHead::new(head.text, head.start, head.headers, fields, consumed).map(Some)
     }
 
     /// The limits in use.
@@ -108,101 +150,91 @@ impl RequestParser {
     pub const fn limits(&self) -> &HandshakeLimits {
         &self.limits
     }
+}
 
-    /// Total bytes examined by this parser across all calls: for tests that the work is
-    /// linear in the input, not part of the stable API.
-    #[doc(hidden)]
-    #[must_use]
-    pub const fn bytes_scanned(&self) -> usize {
-        self.scanner.scanned() + self.parsed
+/// Request heads, for [`HeadParser`].
+#[derive(Debug, Clone, Copy)]
+struct RequestKind;
+
+impl HeadKind for RequestKind {
+    type StartLine = RequestLine;
+    type Field = Field;
+
+    fn start_line(line: &[u8]) -> Result<RequestLine, HandshakeError> {
+        RequestLine::parse(line)
+    }
+
+    #[inline]
+    fn field(name: &[u8]) -> Option<Field> {
+        // Dispatch on length first: most header fields match none of these.
+        let (field, eq) = match name.len() {
+            4 => (Field::Host, eq_lowercase(name, b"host")),
+            6 => (Field::Origin, eq_lowercase(name, b"origin")),
+            7 => (Field::Upgrade, eq_lowercase(name, b"upgrade")),
+            10 => (Field::Connection, eq_lowercase(name, b"connection")),
+            17 => (Field::Key, eq_lowercase(name, b"sec-websocket-key")),
+            21 => (Field::Version, eq_lowercase(name, b"sec-websocket-version")),
+            22 => (
+                Field::Protocol,
+                eq_lowercase(name, b"sec-websocket-protocol"),
+            ),
+            24 => (
+                Field::Extensions,
+                eq_lowercase(name, b"sec-websocket-extensions"),
+            ),
+            _ => return None,
+        };
+        eq.then_some(field)
     }
 }
 
-/// A request head parsed as HTTP/1.1, with its WebSocket header fields gathered.
-struct Head<'b> {
-    line: RequestLine<'b>,
-    headers: Vec<Header<'b>>,
-    fields: RequestCheck<'b>,
-    /// The bytes the head took.
-    len: usize,
+/// `request-line = method SP request-target SP HTTP-version` (RFC 9112 §3), as offsets
+/// into the line: the method is `..method_len`, the others are (start, end).
+#[derive(Debug, Clone, Copy)]
+struct RequestLine {
+    method_len: usize,
+    target: (usize, usize),
+    /// Empty for an empty path (`http://host`), which is `/` (§3).
+    path: (usize, usize),
+    query: Option<(usize, usize)>,
+    version: (u8, u8),
 }
 
-/// Parses a request head as HTTP/1.1: the request line and the header lines through the
-/// first empty line, in one pass that also gathers the fields §4.2.1 checks.
-fn parse_http_head<'b>(
-    buf: &'b [u8],
-    limits: &HandshakeLimits,
-) -> Result<Head<'b>, HandshakeError> {
-    let (line, headers_at) = split_start_line(buf).ok_or(HandshakeError::InvalidRequestLine)?;
-    let line = RequestLine::parse(line)?;
-    let mut headers = Vec::with_capacity(16);
-    let mut fields = RequestCheck::default();
-    let len = parse_headers(
-        buf,
-        headers_at,
-        limits.max_headers,
-        &mut headers,
-        &mut fields,
-    )?;
-    Ok(Head {
-        line,
-        headers,
-        fields,
-        len,
-    })
-}
-
-impl<'b> Head<'b> {
-    /// Checks the WebSocket rules of §4.2.1.
-    fn check(self) -> Result<Request<'b>, HandshakeError> {
-        let upgrade = self.fields.finish()?;
-        Ok(Request {
-            target: self.line.target,
-            path: self.line.path,
-            query: self.line.query,
-            headers: self.headers,
-            upgrade,
-            consumed: self.len,
-        })
-    }
-}
-
-/// `request-line = method SP request-target SP HTTP-version` (RFC 9112 §3).
-#[derive(Clone, Copy)]
-struct RequestLine<'b> {
-    /// INVARIANT: visible ASCII, as are `path` and `query`, parts of it (or `/`).
-    target: &'b [u8],
-    path: &'b [u8],
-    query: Option<&'b [u8]>,
-}
-
-impl<'b> RequestLine<'b> {
-    fn parse(line: &'b [u8]) -> Result<Self, HandshakeError> {
-        let (method, target, version) =
+impl RequestLine {
+    fn parse(line: &[u8]) -> Result<Self, HandshakeError> {
+        let (method_len, target_len, version) =
             split_request_line(line).ok_or(HandshakeError::InvalidRequestLine)?;
-        // §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
-        if method != b"GET" {
-            return Err(HandshakeError::MethodNotGet);
-        }
-        if version < (1, 1) {
-            return Err(HandshakeError::HttpVersionTooOld);
-        }
-        let (path, query) = split_target(target).ok_or(HandshakeError::InvalidRequestTarget)?;
+        let start = method_len + 1;
+        let target = &line[start..start + target_len];
+        let (path, query) = if target == b"*" {
+            // RFC 9112 §3.2.4: the asterisk-form, "only used for a server-wide OPTIONS
+            // request".
+            if &line[..method_len] != b"OPTIONS" {
+                return Err(HandshakeError::InvalidRequestTarget);
+            }
+            ((0, 1), None)
+        } else {
+            split_target(target).ok_or(HandshakeError::InvalidRequestTarget)?
+        };
+        let at = |(a, b): (usize, usize)| (start + a, start + b);
         Ok(RequestLine {
-            target,
-            path,
-            query,
+            method_len,
+            target: (start, start + target_len),
+            path: at(path),
+            query: query.map(at),
+            version,
         })
     }
 }
 
-/// The method, the request target and the HTTP version (major, minor) of a request line.
-type RequestLineParts<'l> = (&'l [u8], &'l [u8], (u8, u8));
+/// The lengths of the method and the request target, and the HTTP version (major,
+/// minor) of a request line.
+type RequestLineParts = (usize, usize, (u8, u8));
 
 /// Splits `method SP request-target SP HTTP-version` (RFC 9112 §3): the method is a token
 /// up to the first SP, the target visible ASCII (RFC 9112 §3.2, RFC 3986 characters) up to
 /// the second, the version the rest.
-fn split_request_line(line: &[u8]) -> Option<RequestLineParts<'_>> {
+fn split_request_line(line: &[u8]) -> Option<RequestLineParts> {
     // The usual line, checked with two compares and a branch-free pass over the target.
     if let Some(target) = line
         .strip_prefix(b"GET ")
@@ -212,7 +244,7 @@ fn split_request_line(line: &[u8]) -> Option<RequestLineParts<'_>> {
             .iter()
             .fold(0, |found, &b| found | u8::from(!b.is_ascii_graphic()));
         if !target.is_empty() && invisible == 0 {
-            return Some((&line[..3], target, (1, 1)));
+            return Some((3, target.len(), (1, 1)));
         }
     }
     let sp = line.iter().position(|&b| b == b' ')?;
@@ -222,13 +254,17 @@ fn split_request_line(line: &[u8]) -> Option<RequestLineParts<'_>> {
         return None;
     }
     let version = parse_http_version(&rest[target_len + 1..])?;
-    Some((method, &rest[..target_len], version))
+    Some((sp, target_len, version))
 }
 
-/// Splits a request target into path and query. §4.2.1 item 1: a "Request-URI" that is
-/// the /resource name/ (origin-form, `/path?query`) "or an absolute HTTP/HTTPS URI
-/// containing the /resource name/". We also take `ws`/`wss`, and refuse fragments (§3).
-fn split_target(target: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+/// A path or query as (start, end) offsets into the request target.
+type Span = (usize, usize);
+
+/// Splits a request target into path and query, as offsets. §4.2.1 item 1: a
+/// "Request-URI" that is the /resource name/ (origin-form, `/path?query`) "or an
+/// absolute HTTP/HTTPS URI containing the /resource name/". We also take `ws`/`wss`, and
+/// refuse fragments (§3; nor has RFC 9112 §3.2 a place for one).
+fn split_target(target: &[u8]) -> Option<(Span, Option<Span>)> {
     // Branch-free: targets are short and almost never hold a "#".
     if target
         .iter()
@@ -238,7 +274,7 @@ fn split_target(target: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
         return None;
     }
     let resource = if target.first() == Some(&b'/') {
-        target
+        0
     } else {
         let colon = target.windows(3).position(|w| w == b"://")?;
         let (scheme, rest) = (&target[..colon], &target[colon + 3..]);
@@ -255,107 +291,101 @@ fn split_target(target: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
         if path_at == 0 {
             return None;
         }
-        &rest[path_at..]
+        colon + 3 + path_at
     };
-    let (path, query) = match resource.iter().position(|&b| b == b'?') {
-        Some(q) => (&resource[..q], Some(&resource[q + 1..])),
-        None => (resource, None),
-    };
-    // §3: "/" if the path component is empty.
-    Some((if path.is_empty() { b"/" } else { path }, query))
+    Some(match target[resource..].iter().position(|&b| b == b'?') {
+        Some(q) => (
+            (resource, resource + q),
+            Some((resource + q + 1, target.len())),
+        ),
+        None => ((resource, target.len()), None),
+    })
 }
 
-/// Visible ASCII checked by the parser, as text; the fallback is never taken. `const`
-/// for the accessors that were `const` when they returned stored `&str`s.
-const fn ascii_const(bytes: &[u8]) -> &str {
-    match core::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(_) => "",
-    }
-}
-
-/// A complete, valid opening request (§4.2.1), borrowing the parser's input.
+/// Any HTTP/1.1 request head, parsed ([`RequestParser::parse_head`]): what a server needs
+/// to route it, answer it as plain HTTP, or [upgrade](RequestHead::upgrade) it to a
+/// WebSocket with the checks of §4.2.1 and no second parse.
 ///
-/// Answer it with [`Request::accept`], or reject it: for a request that is valid but
-/// unwanted (unknown path, disallowed origin) write any HTTP response, e.g. a 404 or 403
-/// (§4.2.2 steps 2-4).
-///
-/// The request target is kept as the bytes checked by the parser (visible ASCII) and
-/// turned into text when asked for, as the host and origin are: the parse does not pay
-/// for a UTF-8 check of a target the server may not look at.
+/// The getters for WebSocket header fields ([`host`](RequestHead::host),
+/// [`subprotocols`](RequestHead::subprotocols), ...) show only values that pass their
+/// rule of §4.2.1; [`upgrade`](RequestHead::upgrade) checks every rule and reports the
+/// first one broken.
 #[derive(Clone)]
-pub struct Request<'b> {
-    /// INVARIANT: `target`, `path` and `query` are visible ASCII.
-    target: &'b [u8],
-    path: &'b [u8],
-    query: Option<&'b [u8]>,
+pub struct RequestHead<'b> {
+    method: &'b str,
+    target: &'b str,
+    path: &'b str,
+    query: Option<&'b str>,
+    version: (u8, u8),
     headers: Vec<Header<'b>>,
-    upgrade: UpgradeRequest<'b>,
+    fields: RequestCheck<'b>,
     consumed: usize,
 }
 
-impl<'b> Request<'b> {
+impl<'b> RequestHead<'b> {
+    /// The view of a parsed head: the one place its request line becomes text.
+    fn new(
+        text: HeadText<'b>,
+        line: RequestLine,
+        headers: Vec<Header<'b>>,
+        fields: RequestCheck<'b>,
+        consumed: usize,
+    ) -> Result<Self, HandshakeError> {
+        // All parts are visible ASCII, checked by the line's parser: the conversions
+        // cannot fail on the buffer parsed, and report the line if the bytes changed.
+        let text =
+            |(a, b): (usize, usize)| text.str(a, b).ok_or(HandshakeError::InvalidRequestLine);
+        let path = text(line.path)?;
+        Ok(RequestHead {
+            method: text((0, line.method_len))?,
+            target: text(line.target)?,
+            // §3: "/" if the path component is empty.
+            path: if path.is_empty() { "/" } else { path },
+            query: line.query.map(text).transpose()?,
+            version: line.version,
+            headers,
+            fields,
+            consumed,
+        })
+    }
+
     /// The bytes the head took, final blank line included. Bytes after these in the
-    /// buffer are frames, for the connection.
+    /// buffer are the request's body, or WebSocket frames once upgraded.
     #[must_use]
     pub const fn consumed(&self) -> usize {
         self.consumed
     }
 
+    /// The method, e.g. `GET` (case-sensitive, RFC 9110 §9.1).
+    #[must_use]
+    pub const fn method(&self) -> &'b str {
+        self.method
+    }
+
+    /// The HTTP version of the request line as (major, minor), e.g. `(1, 1)`.
+    #[must_use]
+    pub const fn http_version(&self) -> (u8, u8) {
+        self.version
+    }
+
     /// The request target as sent: usually origin-form (`/chat?room=1`), possibly an
-    /// absolute URI (§4.2.1 item 1).
+    /// absolute URI (§4.2.1 item 1), or `*` for `OPTIONS *`.
     #[must_use]
     pub const fn target(&self) -> &'b str {
-        ascii_const(self.target)
+        self.target
     }
 
-    /// The path of the /resource name/ (§3), `/` if empty, still percent-encoded.
+    /// The path of the target (the /resource name/ of §3 without its query), `/` if
+    /// empty, still percent-encoded; `*` for `OPTIONS *`.
     #[must_use]
     pub const fn path(&self) -> &'b str {
-        ascii_const(self.path)
+        self.path
     }
 
-    /// The query of the /resource name/ (after `?`), still percent-encoded.
+    /// The query of the target (after `?`), still percent-encoded.
     #[must_use]
     pub const fn query(&self) -> Option<&'b str> {
-        match self.query {
-            Some(query) => Some(ascii_const(query)),
-            None => None,
-        }
-    }
-
-    /// The WebSocket header fields, checked: host, origin, key, offers.
-    #[must_use]
-    pub const fn upgrade(&self) -> &UpgradeRequest<'b> {
-        &self.upgrade
-    }
-
-    /// The `Host` header value (§4.2.1 item 2).
-    #[must_use]
-    pub fn host(&self) -> &'b str {
-        self.upgrade.host()
-    }
-
-    /// The `Origin` header value, sent by all browsers (§4.2.1 item 7, §10.2).
-    #[must_use]
-    pub fn origin(&self) -> Option<&'b str> {
-        self.upgrade.origin()
-    }
-
-    /// The `Sec-WebSocket-Key` value (§4.2.1 item 5).
-    #[must_use]
-    pub fn key(&self) -> &'b str {
-        self.upgrade.key()
-    }
-
-    /// The subprotocols offered, in the client's order of preference (§4.2.1 item 8).
-    pub fn subprotocols(&self) -> impl Iterator<Item = &'b str> + '_ {
-        self.upgrade.subprotocols()
-    }
-
-    /// The extensions offered, in order (§4.2.1 item 9, §9.1).
-    pub fn extensions(&self) -> impl Iterator<Item = Extension<'b>> + '_ {
-        self.upgrade.extensions()
+        self.query
     }
 
     /// The value of the first header field called `name` (ASCII case-insensitive), e.g.
@@ -379,6 +409,182 @@ impl<'b> Request<'b> {
         &self.headers
     }
 
+    /// The `Host` header value, if there is exactly one and it is printable ASCII
+    /// (§4.2.1 item 2; RFC 9112 §3.2).
+    #[must_use]
+    pub fn host(&self) -> Option<&'b str> {
+        self.fields.host().ok()
+    }
+
+    /// The `Origin` header value, if there is exactly one and it is printable ASCII
+    /// (§4.2.1 item 7, §10.2).
+    #[must_use]
+    pub fn origin(&self) -> Option<&'b str> {
+        self.fields.origin().ok().flatten()
+    }
+
+    /// The subprotocols offered, in the client's order of preference (§4.2.1 item 8);
+    /// none if any `Sec-WebSocket-Protocol` line is not a list of tokens.
+    pub fn subprotocols(&self) -> impl Iterator<Item = &'b str> + '_ {
+        let offers = self.fields.protocols().unwrap_or_default();
+        ext::owned_tokens(offers)
+    }
+
+    /// The extensions offered, in order (§4.2.1 item 9, §9.1); none if any
+    /// `Sec-WebSocket-Extensions` line does not follow §9.1.
+    pub fn extensions(&self) -> impl Iterator<Item = Extension<'b>> + '_ {
+        let offers = self.fields.extensions().unwrap_or_default();
+        ext::owned_extensions(offers)
+    }
+
+    /// Whether the client asks for a WebSocket: a `GET` with `Upgrade: websocket` and
+    /// `Connection: Upgrade` (§4.2.1 items 1, 3 and 4). Such a request is for
+    /// [`RequestHead::upgrade`], which checks the rest, rather than for plain HTTP.
+    #[must_use]
+    pub fn is_websocket_upgrade(&self) -> bool {
+        self.method == "GET" && self.fields.upgrade && self.fields.connection
+    }
+
+    /// Checks the request as a WebSocket opening handshake (§4.2.1): `GET`, HTTP/1.1 or
+    /// later, an origin-form or absolute target, then the header fields as
+    /// [`validate_request_headers`] does. Nothing is parsed again.
+    ///
+    /// # Errors
+    ///
+    /// The first rule broken: [`HandshakeError::MethodNotGet`],
+    /// [`HandshakeError::HttpVersionTooOld`], [`HandshakeError::InvalidRequestTarget`],
+    /// then those of [`validate_request_headers`]. Answer it with
+    /// [`HandshakeError::response`] (a 405, 400 or 426) and close the connection.
+    #[inline]
+    pub fn upgrade(self) -> Result<Request<'b>, HandshakeError> {
+        // §4.2.1 item 1: "An HTTP/1.1 or higher GET request, including a "Request-URI"".
+        if self.method != "GET" {
+            return Err(HandshakeError::MethodNotGet);
+        }
+        if self.version < (1, 1) {
+            return Err(HandshakeError::HttpVersionTooOld);
+        }
+        if self.target == "*" {
+            return Err(HandshakeError::InvalidRequestTarget);
+        }
+        let upgrade = self.fields.finish()?;
+        Ok(Request {
+            head: self,
+            upgrade,
+        })
+    }
+}
+
+impl core::fmt::Debug for RequestHead<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .field("consumed", &self.consumed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A complete, valid opening request (§4.2.1), borrowing the parser's input.
+///
+/// Answer it with [`Request::accept`], or reject it: for a request that is valid but
+/// unwanted (unknown path, disallowed origin) write any HTTP response, e.g. a 404 or 403
+/// (§4.2.2 steps 2-4).
+#[derive(Clone)]
+pub struct Request<'b> {
+    head: RequestHead<'b>,
+    upgrade: UpgradeRequest<'b>,
+}
+
+impl<'b> Request<'b> {
+    /// The bytes the head took, final blank line included. Bytes after these in the
+    /// buffer are frames, for the connection.
+    #[must_use]
+    pub const fn consumed(&self) -> usize {
+        self.head.consumed
+    }
+
+    /// The request head: method, target, every header field.
+    #[must_use]
+    pub const fn head(&self) -> &RequestHead<'b> {
+        &self.head
+    }
+
+    /// The request target as sent: usually origin-form (`/chat?room=1`), possibly an
+    /// absolute URI (§4.2.1 item 1).
+    #[must_use]
+    pub const fn target(&self) -> &'b str {
+        self.head.target
+    }
+
+    /// The path of the /resource name/ (§3), `/` if empty, still percent-encoded.
+    #[must_use]
+    pub const fn path(&self) -> &'b str {
+        self.head.path
+    }
+
+    /// The query of the /resource name/ (after `?`), still percent-encoded.
+    #[must_use]
+    pub const fn query(&self) -> Option<&'b str> {
+        self.head.query
+    }
+
+    /// The WebSocket header fields, checked: host, origin, key, offers.
+    #[must_use]
+    pub const fn upgrade(&self) -> &UpgradeRequest<'b> {
+        &self.upgrade
+    }
+
+    /// The `Host` header value (§4.2.1 item 2).
+    #[must_use]
+    pub const fn host(&self) -> &'b str {
+        self.upgrade.host
+    }
+
+    /// The `Origin` header value, sent by all browsers (§4.2.1 item 7, §10.2).
+    #[must_use]
+    pub const fn origin(&self) -> Option<&'b str> {
+        self.upgrade.origin
+    }
+
+    /// The `Sec-WebSocket-Key` value (§4.2.1 item 5).
+    #[must_use]
+    pub const fn key(&self) -> &'b str {
+        self.upgrade.key
+    }
+
+    /// The subprotocols offered, in the client's order of preference (§4.2.1 item 8).
+    pub fn subprotocols(&self) -> impl Iterator<Item = &'b str> + '_ {
+        self.upgrade.subprotocols()
+    }
+
+    /// The extensions offered, in order (§4.2.1 item 9, §9.1).
+    pub fn extensions(&self) -> impl Iterator<Item = Extension<'b>> + '_ {
+        self.upgrade.extensions()
+    }
+
+    /// The value of the first header field called `name` (ASCII case-insensitive), e.g.
+    /// `Cookie` or `Authorization` (§4.2.1 item 10).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        self.head.header(name)
+    }
+
+    /// Every value of the header fields called `name` (ASCII case-insensitive), in order.
+    pub fn header_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'b [u8]> + 's {
+        self.head.header_all(name)
+    }
+
+    /// All header fields, in the order received.
+    #[must_use]
+    pub fn headers(&self) -> &[Header<'b>] {
+        &self.head.headers
+    }
+
     /// Starts the 101 response that accepts this request (§4.2.2 step 5).
     pub fn accept(&self) -> Accept<'_> {
         self.upgrade.accept()
@@ -391,9 +597,9 @@ impl core::fmt::Debug for Request<'_> {
             .field("target", &self.target())
             .field("path", &self.path())
             .field("query", &self.query())
-            .field("headers", &self.headers)
+            .field("headers", &self.head.headers)
             .field("upgrade", &self.upgrade)
-            .field("consumed", &self.consumed)
+            .field("consumed", &self.consumed())
             .finish()
     }
 }
@@ -441,24 +647,24 @@ where
 {
     let mut check = RequestCheck::default();
     for (name, value) in headers {
-        if let Some(field) = RequestCheck::field(name.as_ref()) {
-            check.visit(field, trim_ows(value.as_ref()));
+        if let Some(field) = RequestKind::field(name.as_ref()) {
+            check.visit(field, Value::bytes(trim_ows(value.as_ref())));
         }
     }
     check.finish()
 }
 
 /// How many times a header that must appear once was seen, and its first value.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 enum Single<'a> {
     #[default]
     Absent,
-    Once(&'a [u8]),
+    Once(Value<'a>),
     Duplicated,
 }
 
 impl<'a> Single<'a> {
-    fn see(&mut self, value: &'a [u8]) {
+    fn see(&mut self, value: Value<'a>) {
         *self = match self {
             Single::Absent => Single::Once(value),
             _ => Single::Duplicated,
@@ -467,7 +673,7 @@ impl<'a> Single<'a> {
 }
 
 /// The request's WebSocket header fields seen so far: one place per rule of §4.2.1.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct RequestCheck<'a> {
     host: Single<'a>,
     upgrade: bool,
@@ -475,8 +681,8 @@ struct RequestCheck<'a> {
     key: Single<'a>,
     version: Single<'a>,
     origin: Single<'a>,
-    protocols: ValueList<'a>,
-    extensions: ValueList<'a>,
+    protocols: ValueList<Value<'a>>,
+    extensions: ValueList<Value<'a>>,
 }
 
 /// The request header fields §4.2.1 looks at.
@@ -492,38 +698,24 @@ enum Field {
     Extensions,
 }
 
-impl<'a> FieldVisitor<'a> for RequestCheck<'a> {
-    type Field = Field;
-
-    #[inline]
-    fn field(name: &[u8]) -> Option<Field> {
-        // Dispatch on length first: most header fields match none of these.
-        let (field, eq) = match name.len() {
-            4 => (Field::Host, eq_lowercase(name, b"host")),
-            6 => (Field::Origin, eq_lowercase(name, b"origin")),
-            7 => (Field::Upgrade, eq_lowercase(name, b"upgrade")),
-            10 => (Field::Connection, eq_lowercase(name, b"connection")),
-            17 => (Field::Key, eq_lowercase(name, b"sec-websocket-key")),
-            21 => (Field::Version, eq_lowercase(name, b"sec-websocket-version")),
-            22 => (
-                Field::Protocol,
-                eq_lowercase(name, b"sec-websocket-protocol"),
-            ),
-            24 => (
-                Field::Extensions,
-                eq_lowercase(name, b"sec-websocket-extensions"),
-            ),
-            _ => return None,
-        };
-        eq.then_some(field)
-    }
-
+impl<'a> RequestCheck<'a> {
     /// Records one header field; `value` is already trimmed.
     #[inline]
-    fn visit(&mut self, field: Field, value: &'a [u8]) {
+    fn visit(&mut self, field: Field, value: Value<'a>) {
         match field {
             Field::Host => self.host.see(value),
             Field::Origin => self.origin.see(value),
+            Field::Key => self.key.see(value),
+            Field::Version => self.version.see(value),
+            Field::Protocol => self.protocols.push(value),
+            Field::Extensions => self.extensions.push(value),
+            _ => self.visit_tokens(field, value.bytes),
+        }
+    }
+
+    #[inline]
+    fn visit_tokens(&mut self, field: Field, value: &'a [u8]) {
+        match field {
             // §4.2.1 item 3: "An |Upgrade| header field containing the value
             // "websocket", treated as an ASCII case-insensitive value." Several lines
             // or a list (`websocket, h2c`) are fine.
@@ -531,23 +723,47 @@ impl<'a> FieldVisitor<'a> for RequestCheck<'a> {
             // §4.2.1 item 4: "A |Connection| header field that includes the token
             // "Upgrade", treated as an ASCII case-insensitive value."
             Field::Connection => self.connection |= list_has_token(value, b"upgrade"),
-            Field::Key => self.key.see(value),
-            Field::Version => self.version.see(value),
-            Field::Protocol => self.protocols.push(value),
-            Field::Extensions => self.extensions.push(value),
+            _ => {}
         }
     }
-}
 
-impl<'a> RequestCheck<'a> {
-    fn finish(self) -> Result<UpgradeRequest<'a>, HandshakeError> {
-        // §4.2.1 item 2: "A |Host| header field containing the server's authority."
-        let host = match self.host {
-            Single::Absent => return Err(HandshakeError::MissingHost),
-            Single::Duplicated => return Err(HandshakeError::DuplicateHost),
-            Single::Once(host) if is_printable(host) => host,
-            Single::Once(_) => return Err(HandshakeError::InvalidHost),
-        };
+    /// §4.2.1 item 2: "A |Host| header field containing the server's authority."
+    fn host(&self) -> Result<&'a str, HandshakeError> {
+        match self.host {
+            Single::Absent => Err(HandshakeError::MissingHost),
+            Single::Duplicated => Err(HandshakeError::DuplicateHost),
+            Single::Once(host) => printable(host).ok_or(HandshakeError::InvalidHost),
+        }
+    }
+
+    /// §4.2.1 item 7, RFC 6454 §7: at most one serialized origin.
+    fn origin(&self) -> Result<Option<&'a str>, HandshakeError> {
+        match self.origin {
+            Single::Absent => Ok(None),
+            Single::Once(origin) => printable(origin)
+                .map(Some)
+                .ok_or(HandshakeError::InvalidOrigin),
+            Single::Duplicated => Err(HandshakeError::InvalidOrigin),
+        }
+    }
+
+    /// §4.3: Sec-WebSocket-Protocol-Client = 1#token.
+    fn protocols(&self) -> Result<ValueList<&'a str>, HandshakeError> {
+        self.protocols
+            .checked(ext::is_token_list, &HandshakeError::InvalidSubprotocols)
+    }
+
+    /// §9.1: malformed extension offers fail the handshake.
+    fn extensions(&self) -> Result<ValueList<&'a str>, HandshakeError> {
+        self.extensions
+            .checked(ext::is_extension_list, &HandshakeError::InvalidExtensions)
+    }
+
+    /// The first rule broken, in the order of §4.2.1 (host, upgrade, connection, then
+    /// the version before the key, so that an old client learns which version to use,
+    /// §4.4), then origin and the offers; or the checked fields, as text.
+    fn finish(&self) -> Result<UpgradeRequest<'a>, HandshakeError> {
+        let host = self.host()?;
         if !self.upgrade {
             return Err(HandshakeError::MissingUpgradeWebSocket);
         }
@@ -555,97 +771,78 @@ impl<'a> RequestCheck<'a> {
             return Err(HandshakeError::MissingConnectionUpgrade);
         }
         // §4.2.1 item 6: "A |Sec-WebSocket-Version| header field, with a value of 13."
-        // Checked before the key so that an old client learns which version to use
-        // (§4.4).
         match self.version {
             Single::Absent => return Err(HandshakeError::MissingVersion),
             Single::Duplicated => return Err(HandshakeError::DuplicateVersion),
-            Single::Once(b"13") => {}
+            Single::Once(Value { bytes: b"13", .. }) => {}
             Single::Once(_) => return Err(HandshakeError::UnsupportedVersion),
         }
         // §4.2.1 item 5: "A |Sec-WebSocket-Key| header field with a base64-encoded ...
-        // value that, when decoded, is 16 bytes in length."
+        // value that, when decoded, is 16 bytes in length." Base64 is printable ASCII.
         let key = match self.key {
             Single::Absent => return Err(HandshakeError::MissingKey),
             Single::Duplicated => return Err(HandshakeError::DuplicateKey),
-            // A valid key is base64, hence printable ASCII.
-            Single::Once(key) if is_valid_key(key) => key,
+            Single::Once(key) if is_valid_key(key.bytes) => {
+                printable(key).ok_or(HandshakeError::InvalidKey)?
+            }
             Single::Once(_) => return Err(HandshakeError::InvalidKey),
         };
-        let origin = match self.origin {
-            Single::Absent => None,
-            Single::Once(origin) if is_printable(origin) => Some(origin),
-            Single::Once(_) | Single::Duplicated => return Err(HandshakeError::InvalidOrigin),
-        };
-        // §4.3: Sec-WebSocket-Protocol-Client = 1#token.
-        if !self.protocols.iter().all(ext::is_token_list) {
-            return Err(HandshakeError::InvalidSubprotocols);
-        }
-        // §9.1: malformed extension offers fail the handshake.
-        if !self.extensions.iter().all(ext::is_extension_list) {
-            return Err(HandshakeError::InvalidExtensions);
-        }
         Ok(UpgradeRequest {
             host,
-            origin,
             key,
-            protocols: self.protocols,
-            extensions: self.extensions,
+            origin: self.origin()?,
+            protocols: self.protocols()?,
+            extensions: self.extensions()?,
         })
     }
 }
 
-/// Whether `value` is non-empty visible ASCII, spaces allowed (then it is also a `str`).
-fn is_printable(value: &[u8]) -> bool {
+/// `value` as text if it is non-empty visible ASCII, spaces allowed.
+fn printable(value: Value<'_>) -> Option<&str> {
     // Branch-free over the value: these are short and almost always valid.
-    !value.is_empty()
+    let ascii = !value.bytes.is_empty()
         && value
+            .bytes
             .iter()
-            .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b))
-}
-
-/// ASCII bytes checked by [`is_printable`] or a grammar, as text. The fallback is never
-/// taken.
-fn ascii(value: &[u8]) -> &str {
-    core::str::from_utf8(value).unwrap_or_default()
+            .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b));
+    if ascii { value.text() } else { None }
 }
 
 /// The WebSocket header fields of a valid opening request (§4.2.1), from
 /// [`RequestParser`] (via [`Request::upgrade`]) or [`validate_request_headers`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct UpgradeRequest<'a> {
-    /// INVARIANT: `host`, `origin` and `key` passed `is_printable` (so are ASCII).
-    host: &'a [u8],
-    origin: Option<&'a [u8]>,
-    key: &'a [u8],
-    protocols: ValueList<'a>,
-    extensions: ValueList<'a>,
+    host: &'a str,
+    origin: Option<&'a str>,
+    key: &'a str,
+    protocols: ValueList<&'a str>,
+    extensions: ValueList<&'a str>,
 }
 
 impl<'a> UpgradeRequest<'a> {
     /// The `Host` header value (§4.2.1 item 2).
     #[must_use]
-    pub fn host(&self) -> &'a str {
-        ascii(self.host)
+    pub const fn host(&self) -> &'a str {
+        self.host
     }
 
     /// The `Origin` header value (§4.2.1 item 7). A server that does not check it
     /// "will accept connections from anywhere" (§4.2.2 step 4, §10.2).
     #[must_use]
-    pub fn origin(&self) -> Option<&'a str> {
-        self.origin.map(ascii)
+    pub const fn origin(&self) -> Option<&'a str> {
+        self.origin
     }
 
     /// The `Sec-WebSocket-Key` value (§4.2.1 item 5).
     #[must_use]
-    pub fn key(&self) -> &'a str {
-        ascii(self.key)
+    pub const fn key(&self) -> &'a str {
+        self.key
     }
 
     /// The `Sec-WebSocket-Accept` value answering this key (§4.2.2 step 5.4).
     #[must_use]
     pub fn accept_key(&self) -> AcceptKey {
-        accept_key(self.key)
+        accept_key(self.key.as_bytes())
     }
 
     /// The subprotocols offered in `Sec-WebSocket-Protocol` (all lines, in order of
@@ -665,7 +862,7 @@ impl<'a> UpgradeRequest<'a> {
             key: self.accept_key(),
             request: self,
             subprotocol: None,
-            extensions: Vec::new(),
+            extensions: String::new(),
             headers: Vec::new(),
         }
     }
@@ -674,13 +871,10 @@ impl<'a> UpgradeRequest<'a> {
 impl core::fmt::Debug for UpgradeRequest<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("UpgradeRequest")
-            .field("host", &self.host())
-            .field("origin", &self.origin())
-            .field("key", &self.key())
-            .field(
-                "subprotocols",
-                &ext::tokens(&self.protocols).collect::<Vec<_>>(),
-            )
+            .field("host", &self.host)
+            .field("origin", &self.origin)
+            .field("key", &self.key)
+            .field("subprotocols", &self.subprotocols().collect::<Vec<_>>())
             .field(
                 "extensions",
                 &self.extensions().map(|e| e.as_str()).collect::<Vec<_>>(),
@@ -719,7 +913,8 @@ pub struct Accept<'a> {
     request: &'a UpgradeRequest<'a>,
     key: AcceptKey,
     subprotocol: Option<&'a str>,
-    extensions: Vec<&'a str>,
+    /// The accepted extension lists, joined with `, `: one header line.
+    extensions: String,
     headers: Vec<(&'a str, &'a str)>,
 }
 
@@ -753,7 +948,7 @@ impl<'a> Accept<'a> {
         if !ext::is_extension_list(extensions.as_bytes()) || !is_value(extensions.as_bytes()) {
             return Err(UsageError::InvalidHeader);
         }
-        for accepted in ext::list_items(extensions.as_bytes()).filter_map(ext::parse_extension) {
+        for accepted in ext::list_items(extensions).filter_map(ext::parse_extension) {
             if !self
                 .request
                 .extensions()
@@ -762,7 +957,10 @@ impl<'a> Accept<'a> {
                 return Err(UsageError::ExtensionNotOffered);
             }
         }
-        self.extensions.push(extensions);
+        if !self.extensions.is_empty() {
+            self.extensions.push_str(", ");
+        }
+        self.extensions.push_str(extensions);
         Ok(self)
     }
 
@@ -794,6 +992,50 @@ impl<'a> Accept<'a> {
         &self.key
     }
 
+    /// The status code of the response: always 101 (Switching Protocols, §4.2.2 step
+    /// 5.1), for an HTTP stack that writes the response itself.
+    #[must_use]
+    pub const fn status(&self) -> u16 {
+        101
+    }
+
+    /// The header fields of the response as (name, value) pairs, in the order
+    /// [`Accept::write`] writes them: `Upgrade`, `Connection`, `Sec-WebSocket-Accept`,
+    /// then `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions` if chosen, then the
+    /// fields added with [`Accept::header`]. For an HTTP stack that builds its own
+    /// response (hyper, axum: an `http::Response`, or see the `http` feature).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::RequestParser;
+    /// # let request = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Protocol: chat\r\n\r\n";
+    /// let req = RequestParser::new().parse(request)?.expect("complete");
+    /// let accept = req.accept().subprotocol("chat")?;
+    /// assert_eq!(accept.status(), 101);
+    /// assert_eq!(accept.headers().collect::<Vec<_>>(), [
+    ///     ("Upgrade", "websocket"),
+    ///     ("Connection", "Upgrade"),
+    ///     ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+    ///     ("Sec-WebSocket-Protocol", "chat"),
+    /// ]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        [
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", self.key.as_str()),
+        ]
+        .into_iter()
+        .chain(self.subprotocol.map(|p| ("Sec-WebSocket-Protocol", p)))
+        .chain(
+            (!self.extensions.is_empty())
+                .then_some(("Sec-WebSocket-Extensions", self.extensions.as_str())),
+        )
+        .chain(self.headers.iter().copied())
+    }
+
     /// Appends the response to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(
@@ -809,13 +1051,9 @@ impl<'a> Accept<'a> {
             out.extend_from_slice(protocol.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        if let Some((first, rest)) = self.extensions.split_first() {
+        if !self.extensions.is_empty() {
             out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
-            out.extend_from_slice(first.as_bytes());
-            for e in rest {
-                out.extend_from_slice(b", ");
-                out.extend_from_slice(e.as_bytes());
-            }
+            out.extend_from_slice(self.extensions.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         for (name, value) in &self.headers {

@@ -1,7 +1,6 @@
 //! `ws://` and `wss://` URIs (§3).
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use crate::UriError;
 
@@ -136,34 +135,57 @@ impl<'a> WsUri<'a> {
     /// if the query is non-empty.
     #[must_use]
     pub fn resource_name(&self) -> String {
-        let mut out = Vec::new();
-        self.write_resource_name(&mut out);
-        String::from_utf8(out).unwrap_or_default()
-    }
-
-    pub(crate) fn write_resource_name(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.path.as_bytes());
+        let mut out = String::with_capacity(self.path.len() + self.query.map_or(0, str::len) + 1);
+        out.push_str(self.path);
         if let Some(query) = self.query.filter(|q| !q.is_empty()) {
-            out.push(b'?');
-            out.extend_from_slice(query.as_bytes());
+            out.push('?');
+            out.push_str(query);
         }
+        out
     }
 
-    /// The `Host` header value (§4.1 item 4): the host, then `:` and the port unless it
-    /// is the default.
+    /// The `Host` header value (§4.1 item 4): the host as written (an IPv6 literal with
+    /// its brackets, RFC 9110 §7.2), then `:` and the port unless it is the default.
     #[must_use]
     pub fn host_header(&self) -> String {
-        let mut out = Vec::new();
-        self.write_host_header(&mut out);
-        String::from_utf8(out).unwrap_or_default()
+        let mut out = String::with_capacity(self.host.len() + 6);
+        out.push_str(self.host);
+        if !self.is_default_port() {
+            out.push(':');
+            push_decimal(&mut out, self.port);
+        }
+        out
     }
 
-    pub(crate) fn write_host_header(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.host.as_bytes());
-        if !self.is_default_port() {
-            out.push(b':');
-            out.extend_from_slice(itoa(self.port, &mut [0; 5]));
-        }
+    /// The host as a resolver or `TcpStream::connect` takes it: an IPv6 literal without
+    /// its brackets (`::1` for `ws://[::1]/`), any other host as written. Use
+    /// [`WsUri::host`] or [`WsUri::host_header`] for the `Host` header instead.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::WsUri;
+    /// let uri = WsUri::parse("ws://[::1]:9001/")?;
+    /// assert_eq!(uri.connect_host(), "::1");
+    /// assert_eq!(uri.host(), "[::1]");
+    /// # #[cfg(feature = "std")] {
+    /// use std::net::ToSocketAddrs;
+    /// let addr = (uri.connect_host(), uri.port()).to_socket_addrs().unwrap().next().unwrap();
+    /// assert_eq!(addr, "[::1]:9001".parse().unwrap());
+    /// # }
+    /// # Ok::<(), rfc6455::UriError>(())
+    /// ```
+    #[must_use]
+    pub fn connect_host(&self) -> &'a str {
+        self.host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(self.host)
+    }
+}
+
+/// Appends the decimal digits of `n`.
+fn push_decimal(out: &mut String, n: u16) {
+    for &digit in itoa(n, &mut [0; 5]) {
+        out.push(char::from(digit));
     }
 }
 
