@@ -74,6 +74,9 @@
 //!   and handshake keys, and `std` speed-ups in dependencies. Without it the crate is
 //!   `no_std` + `alloc`, and clients take a [`RandomSource`] explicitly
 //!   ([`Connection::client_with_random`], [`handshake::ClientHandshake::with_random`]).
+//! - `tokio`: the async adapter in `rfc6455::tokio` — accept and connect, a WebSocket
+//!   that is a `futures` `Stream` + `Sink`, split halves, keepalive, timeouts and a
+//!   graceful close. Implies `std`.
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 
@@ -99,6 +102,8 @@ mod utf8;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use close_code::CloseCode;
 pub use connection::{
