@@ -185,8 +185,8 @@ pub(crate) struct Core<S> {
     eof: bool,
     /// When bytes last arrived.
     last_heard: Instant,
-    /// When our last keepalive ping was queued.
-    ping_sent: Option<Instant>,
+    /// When our keepalive ping was queued, while nothing arrived since.
+    ping_outstanding: Option<Instant>,
     /// The single deadline for the whole close, set when it starts.
     close_deadline: Option<Instant>,
     /// Since when the stream has taken none of the bytes we have for it.
@@ -231,7 +231,7 @@ impl<S> Core<S> {
             shut_down: false,
             eof: false,
             last_heard: Instant::now(),
-            ping_sent: None,
+            ping_outstanding: None,
             close_deadline: None,
             write_blocked_since: None,
             unwritten_control: 0,
@@ -257,9 +257,9 @@ impl<S> Core<S> {
         if self.close_deadline.is_some() || self.ws.state() != ConnectionState::Open {
             return None;
         }
-        Some(match self.ping_sent {
-            Some(sent) if sent >= self.last_heard => sent + self.timing.keepalive_timeout,
-            _ => self.last_heard + interval,
+        Some(match self.ping_outstanding {
+            Some(sent) => sent + self.timing.keepalive_timeout,
+            None => self.last_heard + interval,
         })
     }
 
@@ -557,6 +557,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             }
             Poll::Ready(Ok(_)) => {
                 self.last_heard = Instant::now();
+                self.ping_outstanding = None;
                 Poll::Ready(None)
             }
             Poll::Ready(Err(e)) => Poll::Ready(Some(Err(self.end_io(e, Side::Read)))),
@@ -596,7 +597,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         } else if self.write_deadline().is_some_and(|d| d <= now) {
             self.end(Error::Timeout(Timeout::Write));
         } else if self.keepalive_deadline().is_some_and(|d| d <= now) {
-            if self.ping_sent.is_some_and(|sent| sent >= self.last_heard) {
+            if self.ping_outstanding.is_some() {
                 // Nothing at all arrived since our ping: the peer is gone or stuck. Say
                 // so if the stream takes it at once, but wait for nothing more.
                 let _ = self
@@ -606,7 +607,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 self.end(Error::Timeout(Timeout::Keepalive));
             } else {
                 let _ = self.ws.send_ping(b"");
-                self.ping_sent = Some(now);
+                self.ping_outstanding = Some(now);
             }
         }
         Poll::Ready(())
