@@ -47,8 +47,14 @@ async fn first_server_echoes_and_closes_cleanly() {
         let big = "x".repeat(3 << 20);
         ws.send(big.as_str()).await.unwrap();
         assert_eq!(ws.recv().await.unwrap(), Some(Message::text("hello")));
-        assert_eq!(ws.recv().await.unwrap(), Some(Message::binary(vec![1u8, 2, 3])));
-        assert_eq!(ws.recv().await.unwrap().unwrap().as_text(), Some(big.as_str()));
+        assert_eq!(
+            ws.recv().await.unwrap(),
+            Some(Message::binary(vec![1u8, 2, 3]))
+        );
+        assert_eq!(
+            ws.recv().await.unwrap().unwrap().as_text(),
+            Some(big.as_str())
+        );
         ws.close(CloseCode::NORMAL, "done").await.unwrap();
         assert_eq!(ws.recv().await.unwrap(), None);
     })
@@ -203,7 +209,10 @@ async fn client_handshake_over_a_stream_the_caller_opened() {
             .await
             .unwrap();
         ws.send("over my stream").await.unwrap();
-        assert_eq!(ws.recv().await.unwrap(), Some(Message::text("over my stream")));
+        assert_eq!(
+            ws.recv().await.unwrap(),
+            Some(Message::text("over my stream"))
+        );
         ws.close(CloseCode::NORMAL, "").await.unwrap();
     })
     .await

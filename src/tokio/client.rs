@@ -64,6 +64,7 @@ impl Options {
     /// [`handshake_timeout`](Options::handshake_timeout).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// use rfc6455::handshake::{ClientHandshake, WsUri};
     /// use rfc6455::tokio::Options;
     ///
@@ -179,10 +180,11 @@ impl Options {
 /// Connects to a `ws://` URL with the default [`Options`]; see [`Options::connect`].
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f() -> Result<(), rfc6455::tokio::Error> {
 /// let (mut ws, _) = rfc6455::tokio::connect("ws://127.0.0.1:9001/").await?;
 /// ws.send("hello").await?;
-/// let reply = ws.recv().await?;
+/// let _reply = ws.recv().await?;
 /// ws.close(rfc6455::CloseCode::NORMAL, "").await?;
 /// # Ok(()) }
 /// ```

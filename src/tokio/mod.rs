@@ -36,6 +36,7 @@
 //! # A client
 //!
 //! ```no_run
+//! # #![allow(dead_code)]
 //! # async fn f() -> Result<(), rfc6455::tokio::Error> {
 //! let (mut ws, _response) = rfc6455::tokio::connect("ws://127.0.0.1:9001/").await?;
 //! ws.send("hello").await?;
@@ -75,6 +76,7 @@
 //! half is idle or busy; no lock is held across an `.await`.
 //!
 //! ```no_run
+//! # #![allow(dead_code)]
 //! use rfc6455::tokio::{Message, WebSocket};
 //! use tokio::net::TcpStream;
 //! use tokio::sync::mpsc;
@@ -108,6 +110,7 @@
 //! `PreparedMessage` is cheap to clone: it shares its bytes).
 //!
 //! ```no_run
+//! # #![allow(dead_code)]
 //! use rfc6455::PreparedMessage;
 //! use rfc6455::tokio::{accept, Message};
 //! use tokio::sync::broadcast;

@@ -237,10 +237,11 @@ impl Options {
     /// the head go to the connection.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// use rfc6455::tokio::{Options, Reject, Upgrade};
     ///
     /// # async fn f(stream: tokio::net::TcpStream) -> Result<(), rfc6455::tokio::Error> {
-    /// let ws = Options::default()
+    /// let mut ws = Options::default()
     ///     .accept_with(stream, |request| {
     ///         if request.path() != "/chat" {
     ///             return Err(Reject::new(404));
@@ -254,6 +255,7 @@ impl Options {
     ///         }
     ///     })
     ///     .await?;
+    /// ws.send("welcome").await?;
     /// # Ok(()) }
     /// ```
     ///
