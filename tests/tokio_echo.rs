@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::handshake::{ClientHandshake, WsUri};
 use rfc6455::tokio::{Error, Message, Options, Upgrade, accept, accept_with, connect};
-use rfc6455::{CloseCode, CloseFrame};
+use rfc6455::{CloseCode, CloseFrame, PreparedMessage};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Fails a hung test; never a timing assertion.
@@ -214,6 +214,51 @@ async fn client_handshake_over_a_stream_the_caller_opened() {
             Some(Message::text("over my stream"))
         );
         ws.close(CloseCode::NORMAL, "").await.unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn broadcast_with_a_prepared_message() {
+    // The module docs' broadcast recipe, reduced: one message encoded once, sent to
+    // every connection.
+    tokio::time::timeout(HANG, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (room, _) = tokio::sync::broadcast::channel::<PreparedMessage>(16);
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(3);
+        let server_room = room.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let mut inbox = server_room.subscribe();
+                let ready = ready_tx.clone();
+                tokio::spawn(async move {
+                    let mut ws = accept(stream).await.unwrap();
+                    ready.send(()).await.unwrap();
+                    loop {
+                        tokio::select! {
+                            message = ws.recv() => match message.unwrap() {
+                                Some(_) => {}
+                                None => break,
+                            },
+                            Ok(prepared) = inbox.recv() => ws.send_prepared(&prepared).await.unwrap(),
+                        }
+                    }
+                });
+            }
+        });
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            clients.push(connect(&format!("ws://{addr}/")).await.unwrap().0);
+            ready_rx.recv().await.unwrap();
+        }
+        room.send(PreparedMessage::text("to everyone")).unwrap();
+        for ws in &mut clients {
+            assert_eq!(ws.recv().await.unwrap(), Some(Message::text("to everyone")));
+            ws.close(CloseCode::NORMAL, "").await.unwrap();
+        }
     })
     .await
     .unwrap();

@@ -237,3 +237,34 @@ async fn send_waits_for_the_peer_instead_of_queueing_without_bound() {
     drop(ws);
     assert_eq!(reader.await.unwrap(), (queued + 100) * 1004);
 }
+
+#[tokio::test(start_paused = true)]
+async fn ping_flood_from_a_peer_that_does_not_read_cannot_grow_the_queue() {
+    let options = quiet().write_timeout(Some(Duration::from_secs(5)));
+    let (mut ws, mut peer) = server(&options, 1024);
+    let flood = tokio::spawn(async move {
+        let ping = masked(0x89, &[0u8; 125]);
+        let mut sent = 0u64;
+        while peer.write_all(&ping).await.is_ok() {
+            sent += 1;
+        }
+        sent
+    });
+    let mut pings = 0u64;
+    let error = loop {
+        match ws.recv().await {
+            Ok(Some(Message::Ping(_))) => pings += 1,
+            Ok(other) => panic!("{other:?}"),
+            Err(error) => break error,
+        }
+        // Pongs wait in the queue while the peer does not read, but reading stops once
+        // 64 KiB of them are unwritten: memory stays bounded however long it lasts.
+        assert!(ws.connection().buffered_amount() <= 80 * 1024);
+    };
+    // The stalled writes release the peer.
+    assert!(matches!(error, Error::Timeout(Timeout::Write)), "{error:?}");
+    // About 64 KiB of pongs' worth of pings were read, then reading paused.
+    assert!((100..1000).contains(&pings), "{pings}");
+    drop(ws);
+    assert!(flood.await.unwrap() >= pings);
+}
