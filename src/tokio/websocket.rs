@@ -160,6 +160,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// never across an `.await`. The read half keeps answering pings and echoes the
     /// peer's close by itself (writing them between the write half's messages), so a
     /// task may only send while another only receives.
+    ///
+    /// `futures`' `StreamExt::split` also works (it locks the whole `WebSocket` per
+    /// poll), and returns the sink first.
     pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
         let shared = Arc::new(Mutex::new(self.core));
         (
