@@ -76,6 +76,9 @@
 //!   ([`Connection::client_with_random`], [`handshake::ClientHandshake::with_random`]).
 //! - `http` (off by default): the `http` module, the opening handshake over
 //!   `http::Request` and `http::Response` for hyper, axum and other HTTP stacks.
+//! - `tokio`: the async adapter in `rfc6455::tokio` — accept and connect, a WebSocket
+//!   that is a `futures` `Stream` + `Sink`, split halves, keepalive, timeouts and a
+//!   graceful close. Implies `std`.
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 
@@ -103,6 +106,8 @@ pub mod frame;
 pub mod handshake;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use close_code::CloseCode;
 pub use connection::{

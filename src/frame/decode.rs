@@ -382,7 +382,7 @@ impl FrameDecoder {
     ///
     /// On success the frame's bytes are removed from `buf`, and the payload, unmasked in
     /// place, is split off without copying (or copied, when small: see
-    /// [`take_payload`]). While the frame is incomplete nothing is removed (the payload
+    /// `take_payload`). While the frame is incomplete nothing is removed (the payload
     /// that arrived is unmasked in place, as for
     /// [`decode_slice`](Self::decode_slice)), and `buf`'s capacity is grown toward the
     /// whole frame, by at most [`MAX_EAGER_RESERVE`] at a time: a header alone never
