@@ -16,7 +16,7 @@ pub use payload::{Payload, TextPayload};
 
 use crate::extension::{Extension, ExtensionError, Rsv};
 use crate::frame::{
-    FrameDecoder, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, Step, TextCheck, encode_close_payload,
+    FrameDecoder, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, Step, TextCheck, apply_mask, encode_close_payload,
     parse_close_payload, take_payload,
 };
 use crate::{
@@ -195,6 +195,10 @@ const KEEP_RECEIVE_CAPACITY: usize = 2 * MAX_READ;
 /// nobody to send it to). A clean close is [`Event::Close`] and never this error.
 ///
 /// [`send_ping`]: Connection::send_ping
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent flags of the receive side, each documented"
+)]
 pub struct Connection {
     role: Role,
     config: Config,
@@ -213,6 +217,9 @@ pub struct Connection {
     lent: usize,
     /// Whether `joined` was lent by `next_event_ref` and is to be cleared.
     joined_lent: bool,
+    /// Whether `settle` has more to do than release `lent`: bytes read into `rx_in`,
+    /// `joined` lent, or buffers to release (closed or failed, or drained).
+    unsettled: bool,
     eof: bool,
     /// The data message being received, between its first and last frame.
     message: Option<InMessage>,
@@ -333,6 +340,7 @@ impl Connection {
             read_size: MIN_READ,
             lent: 0,
             joined_lent: false,
+            unsettled: false,
             eof: false,
             message: None,
             header_transformed: false,
@@ -461,6 +469,7 @@ impl Connection {
             }
             self.rx_in = self.rx.split_off(self.rx.len());
         }
+        self.unsettled = true;
         &mut self.rx_in
     }
 
@@ -517,6 +526,15 @@ impl Connection {
             self.rx.advance(self.lent);
             self.lent = 0;
         }
+        if self.unsettled {
+            self.settle_more();
+        }
+    }
+
+    /// The rarer part of `settle`, flagged by `unsettled`.
+    #[inline(never)]
+    fn settle_more(&mut self) {
+        self.unsettled = false;
         if self.joined_lent {
             self.joined.clear();
             self.joined_lent = false;
@@ -660,6 +678,7 @@ impl Connection {
             Ready::Joined { what, frame_len } => {
                 self.rx.advance(frame_len);
                 self.joined_lent = true;
+                self.unsettled = true;
                 (what, true, &self.joined[..])
             }
         };
@@ -673,23 +692,73 @@ impl Connection {
             (_, Some(_)) => Ok(Some(lend(what, data))),
             // Invalid text (§8.1). `data` borrows `rx` or `joined`; failing touches
             // neither (they are released on the next call).
-            (_, None) => Err(fail_parts(
-                &mut self.state,
-                &mut self.out,
-                &mut self.random,
-                &mut self.decoder,
-                &mut self.message,
-                ProtocolError::InvalidUtf8,
-            )),
+            (_, None) => {
+                self.unsettled = true;
+                Err(fail_parts(
+                    &mut self.state,
+                    &mut self.out,
+                    &mut self.random,
+                    &mut self.decoder,
+                    &mut self.message,
+                    ProtocolError::InvalidUtf8,
+                ))
+            }
         }
     }
 
     /// Decodes frames until one makes something to report (which may be
     /// `Ready::Nothing` for a consumed fragment), or more bytes are needed.
+    #[inline]
     fn next_ready(&mut self) -> Result<Option<Ready>, ProtocolError> {
         if !self.accepts_input() {
             return Ok(None);
         }
+        if let Some(ready) = self.whole_message_frame() {
+            return Ok(Some(ready));
+        }
+        self.next_ready_slow()
+    }
+
+    /// The common case, taken without the general machinery: between messages, a whole
+    /// unfragmented text or binary frame is in `rx`. The header is decoded by the one
+    /// decoder (every §5 rule is checked there); the message-level conditions below only
+    /// decide whether this shortcut applies — anything else, including every error, goes
+    /// the general way, which reports it. Text is left for the caller to check whole.
+    #[inline]
+    fn whole_message_frame(&mut self) -> Option<Ready> {
+        if self.decoder.is_mid_frame()
+            || self.message.is_some()
+            || self.extension.is_some()
+            || self.config.stream_fragments
+        {
+            return None;
+        }
+        let Ok(Some((header, header_len))) = self.decoder.decode_header(&self.rx) else {
+            return None;
+        };
+        let kind = match header.opcode {
+            OpCode::Text => MessageKind::Text,
+            OpCode::Binary => MessageKind::Binary,
+            _ => return None,
+        };
+        if !header.fin || header.payload_len > self.config.max_message_size {
+            return None;
+        }
+        // decode_header checked the length against the frame limit, so it fits.
+        let len = usize::try_from(header.payload_len).ok()?;
+        let payload = self.rx.get_mut(header_len..header_len + len)?;
+        if let Some(key) = header.mask {
+            apply_mask(payload, key, 0);
+        }
+        Some(Ready::InFrame {
+            what: What::Message(kind),
+            header_len,
+            len,
+            text_checked: false,
+        })
+    }
+
+    fn next_ready_slow(&mut self) -> Result<Option<Ready>, ProtocolError> {
         let message = self.message;
         let config = &self.config;
         let extension = &mut self.extension;
@@ -947,6 +1016,7 @@ impl Connection {
             self.out.push_frame(header, Src::Borrowed(payload));
         }
         self.state = State::Closed;
+        self.unsettled = true; // release the buffers on the next call
         self.message = None;
         Ok(code)
     }
@@ -967,6 +1037,7 @@ impl Connection {
             &mut self.message,
             error,
         );
+        self.unsettled = true;
         self.settle();
         error
     }

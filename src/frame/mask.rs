@@ -59,6 +59,18 @@ const BLOCK: usize = 32;
 /// ```
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], phase: usize) -> usize {
+    if buf.len() < BLOCK && phase.trailing_zeros() >= 2 {
+        // A short payload from its start, the most common case (small messages): the
+        // word loop inline, without the rotation and the call.
+        xor_short(buf, key);
+        return buf.len() & 3;
+    }
+    apply_mask_any(buf, key, phase)
+}
+
+/// [`apply_mask`] at any phase and length, out of line.
+#[inline(never)]
+fn apply_mask_any(buf: &mut [u8], key: [u8; 4], phase: usize) -> usize {
     let phase = phase & 3;
     // `phase + len` cannot overflow: a slice holds at most `isize::MAX` bytes.
     let next = (phase + buf.len()) & 3;
@@ -104,7 +116,9 @@ fn xor_block(block: &mut [u8], wide: &[u8; BLOCK]) {
 /// XORs fewer than [`BLOCK`] bytes (a small payload or the tail of a large one), a
 /// word at a time and then byte by byte; `key` is already rotated to the phase of
 /// `buf[0]`.
-#[inline]
+// Inlined into `apply_mask`'s short path: a call there cost as much as the XORs.
+#[allow(clippy::inline_always)]
+#[inline(always)]
 fn xor_short(buf: &mut [u8], key: [u8; 4]) {
     // Native-endian on both sides: the byte order of the key in the word is the byte
     // order of the payload in the word, whatever the target's endianness.
