@@ -463,10 +463,7 @@ impl Connection {
     pub fn receive_buffer(&mut self) -> &mut BytesMut {
         self.settle();
         if self.accepts_input() {
-            let room = self.read_room();
-            if self.rx.capacity() - self.rx.len() < room {
-                self.rx.reserve(room);
-            }
+            self.make_room();
             self.rx_in = self.rx.split_off(self.rx.len());
         }
         self.unsettled = true;
@@ -493,7 +490,7 @@ impl Connection {
         if !self.accepts_input() {
             return read(&mut []);
         }
-        let room = self.read_room();
+        let room = self.make_room();
         let start = self.rx.len();
         self.rx.resize(start + room, 0);
         let result = read(&mut self.rx[start..]);
@@ -570,17 +567,30 @@ impl Connection {
         }
     }
 
-    /// The room to offer for the next read.
-    fn read_room(&self) -> usize {
-        let Some(missing) = self.decoder_missing() else {
-            return self.read_size;
+    /// Makes room in `rx` for the next read and returns how much to offer.
+    ///
+    /// Between frames, or for a small frame in progress, `read_size`. For a larger
+    /// frame in progress, the rest of it: the payload is read into the place it is
+    /// delivered from, and the buffer is grown only when the spare room does not hold
+    /// the rest of the frame (never merely to offer `read_size` past its end, which
+    /// would copy the frame to a new allocation).
+    fn make_room(&mut self) -> usize {
+        let spare = self.rx.capacity() - self.rx.len();
+        let (need, want) = match self.decoder_missing() {
+            None => (self.read_size, self.read_size),
+            Some(missing) if missing <= RESERVE_WHOLE_FRAME_UP_TO => {
+                (missing.min(self.read_size), missing.max(self.read_size))
+            }
+            Some(missing) => {
+                // At most twice what has arrived of the frame so far.
+                let grow = missing.min(self.rx.len().max(RESERVE_WHOLE_FRAME_UP_TO));
+                (grow.min(self.read_size), grow)
+            }
         };
-        if missing <= RESERVE_WHOLE_FRAME_UP_TO {
-            missing.max(self.read_size)
-        } else {
-            // At most twice what has arrived of the frame so far.
-            missing.min(self.rx.len().max(RESERVE_WHOLE_FRAME_UP_TO))
+        if spare < need {
+            self.rx.reserve(want);
         }
+        (self.rx.capacity() - self.rx.len()).min(want.max(need))
     }
 
     /// The bytes still missing of the frame in progress, if its header was read.
