@@ -74,6 +74,8 @@
 //!   and handshake keys, and `std` speed-ups in dependencies. Without it the crate is
 //!   `no_std` + `alloc`, and clients take a [`RandomSource`] explicitly
 //!   ([`Connection::client_with_random`], [`handshake::ClientHandshake::with_random`]).
+//! - `deflate` (implies `std`): permessage-deflate, RFC 7692 (`deflate`), negotiated in
+//!   the handshake and run through the [`extension`] hook.
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 
@@ -96,6 +98,8 @@ mod rand;
 mod role;
 mod utf8;
 
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
