@@ -180,6 +180,11 @@ impl PerMessageDeflate {
             // bits, in one octet) stays, so a message is never empty (§7.2.3.6).
             if output[start..].ends_with(&TAIL) {
                 output.truncate(output.len() - TAIL.len());
+            } else if output.len() == start {
+                // RFC 7692 §7.2.3.6: nothing new since the last part's flush, so the
+                // flush made nothing; the message still ends with an empty stored block,
+                // of which the header octet (BFINAL 0, BTYPE 00, padding) remains.
+                output.extend_from_slice(&[0x00]);
             }
             if self.params.no_context_takeover(self.role) {
                 // RFC 7692 §7.1.1: "the compressor ... MUST start compressing each new

@@ -21,9 +21,8 @@ pub const EXTENSION_NAME: &str = "permessage-deflate";
 pub(crate) const MAX_WINDOW_BITS: u8 = 15;
 
 /// What the two endpoints agreed on: the four parameters of RFC 7692 §7.1, with absent
-/// window parameters as 15 (32 KiB).
+/// window parameters as 15 (32 KiB). RFC 7692 defines these four and no more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub struct DeflateParams {
     /// The server resets its compressor after every message (RFC 7692 §7.1.1.1).
     pub server_no_context_takeover: bool,
