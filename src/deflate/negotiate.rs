@@ -441,3 +441,37 @@ pub(crate) fn check_response(
         client_max_window_bits,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_bits_grammar_section_7_1_2_1() {
+        for (value, bits) in [("8", 8), ("9", 9), ("10", 10), ("15", 15)] {
+            assert_eq!(window_bits(value), Some(bits));
+        }
+        for value in ["", "7", "16", "08", "010", "1", "+9", "9 ", "１０"] {
+            assert_eq!(window_bits(value), None, "{value:?}");
+        }
+    }
+
+    /// RFC 7692 §7.1.2.2: a response with `client_max_window_bits` to an offer without it
+    /// fails. Our own offers always have it, so this is checked on a hand-made offer.
+    #[test]
+    fn client_window_not_offered_section_7_1_2_2() {
+        let offer = Params::default();
+        let response = Params {
+            client_max_window_bits: ClientBits::Bits(10),
+            ..Params::default()
+        };
+        assert_eq!(
+            check_response(offer, response),
+            Err(NegotiationError::ClientWindowNotOffered)
+        );
+        assert_eq!(
+            check_response(offer, Params::default()),
+            Ok(DeflateParams::DEFAULT)
+        );
+    }
+}
