@@ -12,7 +12,7 @@
 //! The message size limit ([`Config::max_message_size`](crate::Config::max_message_size))
 //! applies to the decompressed size, and is enforced while inflating: a message that
 //! inflates past it fails the connection with 1009 as soon as the limit is crossed, having
-//! cost at most the limit in memory. Memory per connection is bounded and stated on
+//! produced at most the limit (and held at most 1.5 times it while its buffer grew). Memory per connection is bounded and stated on
 //! [`PerMessageDeflate`]. Why `zlib-rs` does the compression, and what it costs, is in
 //! `docs/DEFLATE.md`.
 //!
