@@ -396,7 +396,8 @@ fn chat_message(i: usize) -> String {
             n >> 20
         ));
         if s.len() % 700 < 40 {
-            s.push_str(&s[..200.min(s.len())].to_owned());
+            let head = s[..200.min(s.len())].to_string();
+            s.push_str(&head);
         }
     }
     s
