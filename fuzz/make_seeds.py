@@ -60,6 +60,18 @@ response_ext = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConn
     b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n") + plain(0x81, b"Hello")
 rejected = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n"
 
+# RFC 7692 §7.2.3's payloads, as `inflate` reads them: flags (limit 32 KiB, context
+# takeover, one message every 1-8 frames), frame size, then the compressed bytes.
+hello = b"\xf2\x48\xcd\xc9\xc9\x07\x00"
+section_7_2_3 = [
+    b"\xf0\xff" + hello,
+    b"\xf0\x07" + hello + b"\xf2\x00\x11\x00\x00\x00",
+    b"\xf0\xff" + b"\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00",
+    b"\xf0\xff" + b"\xf3\x48\xcd\xc9\xc9\x07\x00\x00",
+    b"\xf0\xff" + b"\xf2\x48\x05\x00\x00\x00\xff\xff\xca\xc9\xc9\x07\x00",
+    b"\x02\x03" + hello + b"\x00",
+]
+
 seeds = {
     "frame_decode": [b"\x00" + f for f in section_5_7_masked] + [b"\x01" + f for f in section_5_7_plain],
     "frame_roundtrip": section_5_7_masked + section_5_7_plain,
@@ -71,6 +83,7 @@ seeds = {
     "utf8": [b"\x01" + kosme, b"\x02" + kosme + b"\xf4\x90\x80\x80" + kosme, b"\x03\xed\xa0\x80",
              b"\x01" + "\U0010FFFF\uFFFD\u0800".encode(), b"\x04\xc0\xaf\xe0\x80\xaf"],
     "handshake_request": [b"\x7f" + chromium, b"\x01" + chromium, b"\x05" + curl],
+    "inflate": section_7_2_3,
     "handshake_response": [b"\x40" + response, b"\x01" + response, b"\x07" + response_ext, b"\x10" + rejected],
 }
 for target, items in seeds.items():

@@ -79,6 +79,8 @@
 //! - `tokio`: the async adapter in `rfc6455::tokio` — accept and connect, a WebSocket
 //!   that is a `futures` `Stream` + `Sink`, split halves, keepalive, timeouts and a
 //!   graceful close. Implies `std`.
+//! - `deflate` (implies `std`): permessage-deflate, RFC 7692 (`deflate`), negotiated in
+//!   the handshake and run through the [`extension`] hook.
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 
@@ -101,6 +103,8 @@ mod rand;
 mod role;
 mod utf8;
 
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
