@@ -12,6 +12,12 @@ use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
 /// payload behind the header costs less than one more chunk to write and free.
 const SHARE_FROM: usize = 1024;
 
+/// Payloads at least this long that must be copied (borrowed, or masked) get an
+/// allocation of their own, of exactly their size, instead of growing the tail: a
+/// growing tail copies what it holds at every doubling, and a large one is given back
+/// when it drains, so the next large message would fault it in again.
+const OWN_CHUNK_FROM: usize = 16 * 1024;
+
 /// Spare capacity kept once everything was written; a queue that grew beyond this for a
 /// large message gives the memory back when it drains.
 const KEEP_CAPACITY: usize = 64 * 1024;
@@ -90,6 +96,16 @@ impl Outgoing {
                 self.tail.extend_from_slice(&head[..head_len]);
                 self.seal_tail();
                 self.chunks.push_back(bytes.clone());
+            }
+            _ if data.len() >= OWN_CHUNK_FROM => {
+                self.tail.extend_from_slice(&head[..head_len]);
+                self.seal_tail();
+                let mut chunk = BytesMut::with_capacity(data.len());
+                chunk.extend_from_slice(data);
+                if let Some(key) = header.mask {
+                    apply_mask(&mut chunk, key, 0);
+                }
+                self.chunks.push_back(chunk.freeze());
             }
             _ => {
                 self.tail.reserve(head_len + data.len());
