@@ -8,9 +8,11 @@
 //! `server_unmasked`; 10,000 messages per iteration, 500 for 64 KiB (32 MiB). Functions:
 //!
 //! - `rfc6455/each`: `send_binary` then `take_outgoing()` (a fresh `Vec`) written, per
-//!   message; `rfc6455/each_into`: the same with `take_outgoing_into` a reused buffer;
-//!   `rfc6455/batch`: every message queued, then one `take_outgoing()` written
-//!   (all in `common/ours.rs`);
+//!   message; `rfc6455/each_into`: the same, written from `outgoing()` (a `bytes::Buf`,
+//!   chunk by chunk, no copy out of the queue); `rfc6455/batch`: every message queued,
+//!   then the queue written from `outgoing()` (all in `common/ours.rs`). The payload is a
+//!   `Bytes` clone, as for the async peers: a server queues a large one without copying;
+//!   a client copies it to mask it;
 //! - `tungstenite/each`: `send` (write and flush) per message; `tungstenite/batch`:
 //!   `write` per message (it writes out each time its 128 KiB buffer fills), one `flush`;
 //! - `fastwebsockets/each`: `write_frame` per message (it writes at once; there is no
@@ -98,7 +100,7 @@ fn bench_send(c: &mut Criterion, size_name: &str, len: usize, messages: usize, c
         group.bench_function(name, |b| {
             b.iter(|| {
                 written.set(0);
-                let (payload, sink) = (black_box(&payload[..]), &mut sink(&pos, &written));
+                let (payload, sink) = (black_box(&shared), &mut sink(&pos, &written));
                 match name {
                     "rfc6455/each" => ours::send_each(&mut tx, payload, messages, sink),
                     "rfc6455/each_into" => ours::send_each_into(&mut tx, payload, messages, sink),

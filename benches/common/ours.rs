@@ -19,7 +19,7 @@ use std::io::{Read, Write};
 use crate::check::Received;
 use crate::mem_stream::{MemStream, WORKLOAD_READ_SIZE};
 
-use bytes::Buf;
+use bytes::{Buf, Bytes};
 use rfc6455::frame::{FrameDecoder, FrameHeader, OpCode};
 use rfc6455::{Config, Connection, Event, EventRef, Role, Utf8Validator};
 
@@ -329,9 +329,9 @@ impl Sender {
 
 /// `count` binary messages, each `send_binary` then `take_outgoing()` (a fresh `Vec` per
 /// message) written to `sink`.
-pub fn send_each(tx: &mut Sender, payload: &[u8], count: usize, sink: &mut impl Write) {
+pub fn send_each(tx: &mut Sender, payload: &Bytes, count: usize, sink: &mut impl Write) {
     for _ in 0..count {
-        tx.ws.send_binary(payload).expect("open");
+        tx.ws.send_binary(payload.clone()).expect("open");
         let out = tx.ws.take_outgoing();
         sink.write_all(&out).expect("the sink takes everything");
     }
@@ -339,18 +339,18 @@ pub fn send_each(tx: &mut Sender, payload: &[u8], count: usize, sink: &mut impl 
 
 /// `count` binary messages, each `send_binary` then the queue written from `outgoing()`
 /// (a `bytes::Buf`: no copy out of the queue, which is reused).
-pub fn send_each_into(tx: &mut Sender, payload: &[u8], count: usize, sink: &mut impl Write) {
+pub fn send_each_into(tx: &mut Sender, payload: &Bytes, count: usize, sink: &mut impl Write) {
     for _ in 0..count {
-        tx.ws.send_binary(payload).expect("open");
+        tx.ws.send_binary(payload.clone()).expect("open");
         write_out(&mut tx.ws, sink);
     }
 }
 
 /// `count` binary messages queued with `send_binary`, then the whole queue written from
 /// `outgoing()`.
-pub fn send_batch(tx: &mut Sender, payload: &[u8], count: usize, sink: &mut impl Write) {
+pub fn send_batch(tx: &mut Sender, payload: &Bytes, count: usize, sink: &mut impl Write) {
     for _ in 0..count {
-        tx.ws.send_binary(payload).expect("open");
+        tx.ws.send_binary(payload.clone()).expect("open");
     }
     write_out(&mut tx.ws, sink);
 }

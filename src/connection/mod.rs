@@ -16,8 +16,8 @@ pub use payload::{Payload, TextPayload};
 
 use crate::extension::{Extension, ExtensionError, Rsv};
 use crate::frame::{
-    FrameDecoder, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, Step, TextCheck, apply_mask, encode_close_payload,
-    parse_close_payload, take_payload,
+    FrameDecoder, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, Step, TextCheck, apply_mask,
+    encode_close_payload, parse_close_payload, take_payload,
 };
 use crate::{
     CloseCode, Config, ProtocolError, RandomSource, Role, UsageError, Utf8Bytes, Utf8Validator,
