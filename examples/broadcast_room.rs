@@ -1,7 +1,6 @@
 //! A broadcast room: every message goes to everyone else in the room, encoded once.
 //! `cargo run --example broadcast_room [ADDR]`
-use rfc6455::PreparedMessage;
-use rfc6455::tokio::{Error, Message, accept};
+use rfc6455::{PreparedMessage, tokio::Error, tokio::Message, tokio::accept};
 use tokio::sync::broadcast;
 
 #[tokio::main]
