@@ -9,9 +9,9 @@
 //!
 //! Asks `/getCaseCount`, then for each case connects to `/runCase?case=N&agent=A` and
 //! echoes every message (text as text, binary as binary) until the connection closes,
-//! then asks `/updateReports?agent=A` to write the reports. The connection does the
-//! protocol (close handshake, the close code for each violation); this program does the
-//! I/O and closes TCP after the server does, or after a timeout (§7.1.1).
+//! then asks `/updateReports?agent=A` to write the reports. The tokio adapter does the
+//! protocol and the I/O (close handshake, the close code for each violation, closing TCP
+//! after the server, §7.1.1); this program only echoes.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -20,9 +20,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use common::args::{Arg, ArgError, Args, options_or_exit};
-use common::client::{ClientOptions, connect};
-use common::server::{End, Timers, echo};
-use rfc6455::{Config, Event};
+use rfc6455::Config;
+use rfc6455::tokio::{Error, Message};
 
 const USAGE: &str = "\
 Runs the Autobahn|Testsuite fuzzing server's cases against this crate's client role.
@@ -94,13 +93,14 @@ async fn main() -> ExitCode {
         Ok(options) => options,
         Err(code) => return code,
     };
-    let client = ClientOptions {
-        // The 9.x cases send messages of up to 16 MiB, in one frame or many.
-        config: Config::default()
-            .max_frame_size(64 << 20)
-            .max_message_size(128 << 20),
-        ..ClientOptions::default()
-    };
+    // The 9.x cases send messages of up to 16 MiB, in one frame or many.
+    let client = rfc6455::tokio::Options::default()
+        .config(
+            Config::default()
+                .max_frame_size(64 << 20)
+                .max_message_size(128 << 20),
+        )
+        .close_timeout(Duration::from_secs(5));
     let count = match case_count(&options, &client).await {
         Ok(count) => count,
         Err(e) => {
@@ -117,7 +117,7 @@ async fn main() -> ExitCode {
         );
         let run = run_case(&url, &client);
         let outcome = match tokio::time::timeout(options.case_timeout, run).await {
-            Ok(Ok(end)) => end.to_string(),
+            Ok(Ok(end)) => end,
             Ok(Err(e)) => format!("error: {e}"),
             Err(_) => "timed out".into(),
         };
@@ -136,46 +136,35 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Connects, echoes until the connection ends, and closes TCP after the server.
-async fn run_case(url: &str, options: &ClientOptions) -> Result<End, common::client::ConnectError> {
-    let mut client = connect(url, options).await?;
-    let timers = Timers {
-        close: Duration::from_secs(5),
-        idle: None,
-    };
-    let end = echo(
-        &mut client.stream,
-        &mut client.ws,
-        timers,
-        std::future::pending(),
-    )
-    .await;
-    client.finish(Duration::from_secs(2)).await;
-    Ok(end)
+/// Connects and echoes until the connection ends; how it ended.
+async fn run_case(url: &str, options: &rfc6455::tokio::Options) -> Result<String, Error> {
+    let (mut ws, _) = options.connect(url).await?;
+    loop {
+        match ws.recv().await {
+            Ok(Some(message)) if message.is_data() => ws.send(message).await?,
+            Ok(Some(Message::Close(frame))) => {
+                return Ok(frame.map_or("closed".into(), |f| format!("closed ({})", f.code)));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok("closed".into()),
+            Err(e) => return Ok(e.to_string()),
+        }
+    }
 }
 
 /// Reads the number of cases, sent as the one text message on `/getCaseCount`.
 async fn case_count(
     options: &Options,
-    client: &ClientOptions,
+    client: &rfc6455::tokio::Options,
 ) -> Result<u32, Box<dyn std::error::Error>> {
-    let mut client = connect(&format!("{}/getCaseCount", options.url), client).await?;
+    let (mut ws, _) = client
+        .connect(&format!("{}/getCaseCount", options.url))
+        .await?;
     let mut count = None;
-    loop {
-        match client.ws.next_event() {
-            Ok(Some(Event::Text(text))) => count = Some(text.trim().parse()?),
-            Ok(Some(Event::Close(_))) => break,
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                client.flush().await?;
-                client.read().await?;
-            }
-            Err(e) => {
-                client.flush().await?;
-                return Err(e.into());
-            }
+    while let Some(message) = ws.recv().await? {
+        if let Some(text) = message.as_text() {
+            count = Some(text.trim().parse()?);
         }
     }
-    client.finish(Duration::from_secs(2)).await;
     count.ok_or_else(|| "no case count received".into())
 }

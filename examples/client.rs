@@ -1,4 +1,4 @@
-//! A WebSocket client on tokio: each line of standard input goes out as a text message;
+//! A WebSocket client on the tokio adapter: each line of standard input goes out as a text message;
 //! each message received is printed (text as a line, binary as `<binary N bytes>`).
 //! At end of input it sends a close (1000) and waits for the server's.
 //!
@@ -21,11 +21,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use common::args::{Arg, ArgError, Args, options_or_exit};
-use common::client::{Client, ClientOptions, connect};
-use common::io::sleep_until_some;
-use rfc6455::{CloseCode, ConnectionState, Event, ProtocolError};
+use rfc6455::handshake::{ClientHandshake, WsUri};
+use rfc6455::tokio::{Error, Message, Options};
+use rfc6455::{CloseCode, ProtocolError};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::time::Instant;
 
 const USAGE: &str = "\
 WebSocket client: sends stdin lines as text messages, prints the messages received.
@@ -56,18 +55,23 @@ const EXIT_CONNECT: u8 = 1;
 /// Exit status after an abnormal close.
 const EXIT_ABNORMAL: u8 = 3;
 
-struct Options {
+struct Settings {
     url: String,
-    client: ClientOptions,
-    close_timeout: Duration,
+    options: Options,
+    protocols: Vec<String>,
+    headers: Vec<(String, String)>,
     linger: Duration,
 }
 
-fn parse_args() -> Result<Option<Options>, ArgError> {
+fn parse_args() -> Result<Option<Settings>, ArgError> {
     let mut url = None;
-    let mut client = ClientOptions::default();
-    let mut close_timeout = Duration::from_secs(5);
-    let mut linger = Duration::from_millis(500);
+    let mut s = Settings {
+        url: String::new(),
+        options: Options::default().close_timeout(Duration::from_secs(5)),
+        protocols: Vec::new(),
+        headers: Vec::new(),
+        linger: Duration::from_millis(500),
+    };
     let mut args = Args::from_env();
     while let Some(arg) = args.next_arg()? {
         let flag = match arg {
@@ -78,9 +82,10 @@ fn parse_args() -> Result<Option<Options>, ArgError> {
             Arg::Positional(p) => return Err(ArgError(format!("unexpected argument {p:?}"))),
             Arg::Flag(flag) => flag,
         };
+        let o = &mut s.options;
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--protocol" => client.protocols.push(args.value()?),
+            "--protocol" => s.protocols.push(args.value()?),
             "--header" => {
                 let header = args.value()?;
                 let Some((name, value)) = header.split_once(':') else {
@@ -88,29 +93,22 @@ fn parse_args() -> Result<Option<Options>, ArgError> {
                         "--header {header:?}: expected 'Name: value'"
                     )));
                 };
-                client
-                    .headers
-                    .push((name.trim().into(), value.trim().into()));
+                s.headers.push((name.trim().into(), value.trim().into()));
             }
-            "--handshake-timeout" => client.handshake_timeout = args.duration()?,
-            "--close-timeout" => close_timeout = args.duration()?,
-            "--linger" => linger = args.duration()?,
-            "--max-message-size" => client.config = client.config.max_message_size(args.size()?),
+            "--handshake-timeout" => o.handshake_timeout = Some(args.duration()?),
+            "--close-timeout" => o.close_timeout = args.duration()?,
+            "--linger" => s.linger = args.duration()?,
+            "--max-message-size" => o.config = o.config.max_message_size(args.size()?),
             _ => return Err(args.unknown()),
         }
     }
-    let url = url.ok_or_else(|| ArgError("missing URL, e.g. ws://127.0.0.1:9001/".into()))?;
-    Ok(Some(Options {
-        url,
-        client,
-        close_timeout,
-        linger,
-    }))
+    s.url = url.ok_or_else(|| ArgError("missing URL, e.g. ws://127.0.0.1:9001/".into()))?;
+    Ok(Some(s))
 }
 
 fn main() -> ExitCode {
-    let options = match options_or_exit(parse_args(), USAGE) {
-        Ok(options) => options,
+    let settings = match options_or_exit(parse_args(), USAGE) {
+        Ok(settings) => settings,
         Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -123,152 +121,111 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(run(options));
+    let code = runtime.block_on(run(&settings));
     // A read of stdin may still be blocked in a runtime thread: don't wait for it.
     runtime.shutdown_background();
     ExitCode::from(code)
 }
 
-async fn run(options: Options) -> u8 {
-    let mut client = match connect(&options.url, &options.client).await {
-        Ok(client) => client,
+async fn run(s: &Settings) -> u8 {
+    let connected = async {
+        let uri = WsUri::parse(&s.url)?;
+        let mut request = ClientHandshake::new(&uri);
+        for protocol in &s.protocols {
+            request.subprotocol(protocol)?;
+        }
+        for (name, value) in &s.headers {
+            request.header(name, value)?;
+        }
+        s.options.connect_request(&uri, request).await
+    };
+    let mut ws = match connected.await {
+        Ok((ws, response)) => {
+            match response.subprotocol() {
+                Some(protocol) => eprintln!("connected to {} (subprotocol {protocol})", s.url),
+                None => eprintln!("connected to {}", s.url),
+            }
+            ws
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_CONNECT;
         }
     };
-    match &client.subprotocol {
-        Some(protocol) => eprintln!("connected to {} (subprotocol {protocol})", options.url),
-        None => eprintln!("connected to {}", options.url),
-    }
-    let code = session(&mut client, &options).await;
-    client.finish(options.close_timeout).await;
-    code
-}
-
-/// Sends stdin, prints messages, until the close handshake is done or the connection
-/// fails. Returns the exit status.
-async fn session(client: &mut Client, options: &Options) -> u8 {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
-    let mut interrupted = false;
-    let mut close_deadline = None;
-    // After end of input: close once nothing has arrived for `linger`. A server may
-    // answer our close before echoing what it received just before (§5.5.1 lets it), so
-    // closing at once would lose replies still in flight.
-    let mut linger_deadline: Option<Instant> = None;
+    // After end of input, close once nothing has arrived for `linger`: a server may answer
+    // our close before echoing what it received just before (§5.5.1 lets it).
+    let linger = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(linger);
     loop {
-        loop {
-            match client.ws.next_event() {
-                Ok(Some(Event::Text(text))) => {
-                    if linger_deadline.is_some() {
-                        linger_deadline = Some(Instant::now() + options.linger);
-                    }
-                    if !print(format_args!("{text}")) {
-                        start_close(client, CloseCode::NORMAL, &mut close_deadline, options);
-                    }
+        tokio::select! {
+            message = ws.recv() => {
+                if !stdin_open {
+                    linger.as_mut().reset(tokio::time::Instant::now() + s.linger);
                 }
-                Ok(Some(Event::Binary(data))) => {
-                    if linger_deadline.is_some() {
-                        linger_deadline = Some(Instant::now() + options.linger);
+                let printed = match message {
+                    Ok(Some(Message::Text(text))) => print(format_args!("{text}")),
+                    Ok(Some(Message::Binary(data))) => print(format_args!("<binary {} bytes>", data.len())),
+                    Ok(Some(Message::Close(frame))) => {
+                        let (code, reason) = frame.map_or((CloseCode::NO_STATUS_RECEIVED, String::new()), |f| (f.code, format!(" {:?}", f.reason.as_str())));
+                        eprintln!("closed ({code}{reason})");
+                        let normal = [CloseCode::NORMAL, CloseCode::GOING_AWAY, CloseCode::NO_STATUS_RECEIVED];
+                        break if normal.contains(&code) { 0 } else { EXIT_ABNORMAL };
                     }
-                    if !print(format_args!("<binary {} bytes>", data.len())) {
-                        start_close(client, CloseCode::NORMAL, &mut close_deadline, options);
-                    }
-                }
-                Ok(Some(Event::Close(close))) => {
-                    let _ = client.flush().await; // the echo of the server's close
-                    let reason = if close.reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" {:?}", close.reason.as_str())
-                    };
-                    eprintln!("closed ({}{reason})", close.code);
-                    let normal = [
-                        CloseCode::NORMAL,
-                        CloseCode::GOING_AWAY,
-                        CloseCode::NO_STATUS_RECEIVED,
-                    ];
-                    return if normal.contains(&close.code) {
-                        0
-                    } else {
-                        EXIT_ABNORMAL
-                    };
-                }
-                Ok(Some(_)) => {} // pings are answered by the connection
-                Ok(None) => break,
-                Err(ProtocolError::UnexpectedEof) => {
-                    eprintln!(
-                        "error: the server closed the connection without a close handshake (1006)"
-                    );
-                    return EXIT_ABNORMAL;
-                }
-                Err(e) => {
-                    let _ = client.flush().await; // the close frame for the violation
-                    eprintln!("error: {e} (sent close {})", e.close_code());
-                    return EXIT_ABNORMAL;
+                    Ok(Some(_)) => true, // pings are answered by the adapter
+                    Ok(None) => break 0,
+                    Err(e) => break failed(&e),
+                };
+                if !printed {
+                    break close(&mut ws, CloseCode::NORMAL).await; // stdout is gone
                 }
             }
-        }
-        if let Err(e) = client.flush().await {
-            eprintln!("error: writing: {e}");
-            return EXIT_ABNORMAL;
-        }
-        tokio::select! {
             line = lines.next_line(), if stdin_open => match line {
                 Ok(Some(line)) => {
-                    // After our close (Ctrl-C), further input is dropped.
-                    if client.ws.state() == ConnectionState::Open {
-                        if let Err(e) = client.ws.send_text(&line) {
-                            eprintln!("error: sending: {e}");
-                        }
+                    if let Err(e) = ws.send(line).await {
+                        break failed(&e);
                     }
                 }
                 Ok(None) => {
                     stdin_open = false;
-                    linger_deadline = Some(Instant::now() + options.linger);
+                    linger.as_mut().reset(tokio::time::Instant::now() + s.linger);
                 }
                 Err(e) => {
                     eprintln!("error: reading stdin: {e}");
-                    stdin_open = false;
-                    start_close(client, CloseCode::NORMAL, &mut close_deadline, options);
+                    break close(&mut ws, CloseCode::NORMAL).await;
                 }
             },
-            read = client.read() => {
-                if let Err(e) = read {
-                    eprintln!("error: reading: {e}");
-                    return EXIT_ABNORMAL;
+            () = &mut linger => break close(&mut ws, CloseCode::NORMAL).await,
+            _ = tokio::signal::ctrl_c() => {
+                // Close 1001; a second Ctrl-C quits at once.
+                tokio::select! {
+                    code = close(&mut ws, CloseCode::GOING_AWAY) => break code,
+                    _ = tokio::signal::ctrl_c() => break EXIT_ABNORMAL,
                 }
-            }
-            () = sleep_until_some(linger_deadline) => {
-                linger_deadline = None;
-                start_close(client, CloseCode::NORMAL, &mut close_deadline, options);
-            }
-            () = sleep_until_some(close_deadline) => {
-                eprintln!("error: no close frame from the server within {:?}", options.close_timeout);
-                return EXIT_ABNORMAL;
-            }
-            interrupt = tokio::signal::ctrl_c() => {
-                if interrupted || interrupt.is_err() {
-                    return EXIT_ABNORMAL;
-                }
-                interrupted = true;
-                start_close(client, CloseCode::GOING_AWAY, &mut close_deadline, options);
             }
         }
     }
 }
 
-/// Sends our close frame (once) and starts the close timeout.
-fn start_close(
-    client: &mut Client,
-    code: CloseCode,
-    deadline: &mut Option<Instant>,
-    options: &Options,
-) {
-    if client.ws.state() == ConnectionState::Open && client.ws.close(code, "").is_ok() {
-        *deadline = Some(Instant::now() + options.close_timeout);
+/// Runs the closing handshake: 0 when the server answered, else the abnormal status.
+async fn close(ws: &mut rfc6455::tokio::WebSocket<tokio::net::TcpStream>, code: CloseCode) -> u8 {
+    match ws.close(code, "").await {
+        Ok(()) => 0,
+        Err(e) => failed(&e),
     }
+}
+
+/// Prints why the connection ended abnormally; the exit status.
+fn failed(e: &Error) -> u8 {
+    match e {
+        Error::Protocol(ProtocolError::UnexpectedEof) => {
+            eprintln!("error: the server closed the connection without a close handshake (1006)");
+        }
+        Error::Protocol(e) => eprintln!("error: {e} (sent close {})", e.close_code()),
+        e => eprintln!("error: {e}"),
+    }
+    EXIT_ABNORMAL
 }
 
 /// Prints a line on stdout; false if stdout is gone (`client ... | head -1`).

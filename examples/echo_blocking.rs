@@ -8,9 +8,13 @@
 //!
 //! Each connection runs [`serve`]: read the request and answer it, then loop:
 //!
-//! 1. hand the bytes read to the connection (`receive`, or `receive_eof` at end of stream),
-//! 2. take its events (`next_event`) and echo messages (`send_text`, `send_binary`),
-//! 3. write out what it queued (`take_outgoing`),
+//! 1. read straight into the connection's buffer (`receive_with`, or `receive_eof` at
+//!    end of stream),
+//! 2. take its events (`next_event`) and echo messages (`send_text`, `send_binary`: the
+//!    payload is handed back without a copy); a `ProtocolError` has its close frame
+//!    (1002, 1007, 1009) queued already,
+//! 3. write out what it queued (`outgoing()`, a `bytes::Buf`: write what the socket
+//!    takes, `advance` by that much),
 //! 4. close the socket when it says so (`should_close_transport`).
 //!
 //! Time limits are socket read timeouts: every read wakes at least every 200 ms to check
@@ -24,7 +28,7 @@
 #[path = "common/args.rs"]
 mod args;
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,6 +37,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use args::{Arg, ArgError, Args, options_or_exit};
+use bytes::Buf;
 use rfc6455::handshake::RequestParser;
 use rfc6455::{CloseCode, Config, Connection, Event, HandshakeError, UsageError};
 
@@ -45,7 +50,7 @@ Options:
       --addr ADDR                listen on ADDR [default: 127.0.0.1:9002]; port 0 picks one
       --handshake-timeout TIME   the opening handshake must finish within TIME [default: 10s]
       --close-timeout TIME       wait TIME for the peer's close frame [default: 5s]
-      --idle-timeout TIME        ping after TIME of silence, close after twice [default: off]
+      --idle-timeout TIME|off    ping after TIME of silence, close 1001 after TIME more [default: 20s]
       --max-connections N        answer 503 beyond N connections [default: 1000]
       --max-message-size BYTES   largest message accepted [default: 64MiB]
   -q, --quiet                    no log line per connection
@@ -71,7 +76,7 @@ fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
         config: Config::default(),
         handshake_timeout: Duration::from_secs(10),
         close_timeout: Duration::from_secs(5),
-        idle_timeout: None,
+        idle_timeout: Some(Duration::from_secs(20)),
         max_connections: 1000,
         log: true,
     };
@@ -85,7 +90,14 @@ fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
             "--addr" => addr = args.parse()?,
             "--handshake-timeout" => options.handshake_timeout = nonzero(args.duration()?)?,
             "--close-timeout" => options.close_timeout = nonzero(args.duration()?)?,
-            "--idle-timeout" => options.idle_timeout = Some(nonzero(args.duration()?)?),
+            "--idle-timeout" => match args.value()?.as_str() {
+                "off" => options.idle_timeout = None,
+                t => {
+                    let t =
+                        args::parse_duration(t).ok_or_else(|| ArgError(format!("{flag} {t:?}")))?;
+                    options.idle_timeout = Some(nonzero(t)?);
+                }
+            },
             "--max-connections" => options.max_connections = args.parse()?,
             "--max-message-size" => {
                 options.config = options.config.max_message_size(args.size()?);
@@ -200,7 +212,6 @@ fn serve(stream: &mut TcpStream, options: &Options) -> io::Result<String> {
         Ok(ws) => ws,
         Err(e) => return Ok(format!("handshake rejected with {}: {e}", e.status())),
     };
-    let mut buf = vec![0u8; 64 * 1024];
     let mut close_started: Option<Instant> = None;
     let mut last_heard = Instant::now();
     let mut pinged = false;
@@ -210,28 +221,31 @@ fn serve(stream: &mut TcpStream, options: &Options) -> io::Result<String> {
         let mut outcome = None;
         loop {
             match ws.next_event() {
-                Ok(Some(Event::Text(text))) => ignore_closed(ws.send_text(&text))?,
-                Ok(Some(Event::Binary(data))) => ignore_closed(ws.send_binary(&data))?,
+                Ok(Some(Event::Text(text))) => ignore_closed(ws.send_text(text))?,
+                Ok(Some(Event::Binary(data))) => ignore_closed(ws.send_binary(data))?,
                 // The connection queued the echo of the close frame (or the pong).
                 Ok(Some(Event::Close(close))) => outcome = Some(format!("closed ({})", close.code)),
                 Ok(Some(_)) => {}
                 Ok(None) => break,
-                // The close frame with the error's code is queued.
-                Err(e) => outcome = Some(format!("failed: {e}")),
+                // A ProtocolError: the close frame with its code is queued, and the
+                // connection takes no more input. Write it out below.
+                Err(e) => {
+                    outcome = Some(format!("failed: {e} (sent close {})", e.close_code()));
+                    break;
+                }
             }
         }
         // 3. Write out what the connection queued.
-        stream.write_all(&ws.take_outgoing())?;
+        write_out(stream, &mut ws)?;
         // 4. The server closes TCP first once the close handshake is done (§7.1.1).
         if ws.should_close_transport() {
             close_gracefully(stream, options.close_timeout);
             return Ok(outcome.unwrap_or_else(|| "closed".into()));
         }
         // 1. Read more: receive, or receive_eof.
-        match stream.read(&mut buf) {
+        match ws.receive_with(|room| stream.read(room)) {
             Ok(0) => ws.receive_eof(),
-            Ok(n) => {
-                ws.receive(&buf[..n]);
+            Ok(_) => {
                 last_heard = Instant::now();
                 pinged = false;
             }
@@ -317,6 +331,22 @@ fn reject_busy(stream: &mut TcpStream, options: &Options) -> io::Result<String> 
     )?;
     close_gracefully(stream, options.close_timeout);
     Ok("too many connections: answered 503".into())
+}
+
+/// Writes what the connection queued, as many chunks per system call as the socket
+/// takes; a partial write is accounted by `advance` and the rest goes next time round.
+fn write_out(stream: &mut TcpStream, ws: &mut Connection) -> io::Result<()> {
+    let out = ws.outgoing();
+    while out.has_remaining() {
+        let mut chunks = [IoSlice::new(&[]); 16];
+        let n = out.chunks_vectored(&mut chunks);
+        let written = stream.write_vectored(&chunks[..n])?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        out.advance(written);
+    }
+    Ok(())
 }
 
 /// Closes our side (FIN), then reads what the peer still sends until it closes too, at

@@ -76,7 +76,7 @@
 //!   ([`Connection::client_with_random`], [`handshake::ClientHandshake::with_random`]).
 //! - `http` (off by default): the `http` module, the opening handshake over
 //!   `http::Request` and `http::Response` for hyper, axum and other HTTP stacks.
-//! - `tokio`: the async adapter in `rfc6455::tokio` — accept and connect, a WebSocket
+//! - `tokio` (default): the async adapter in `rfc6455::tokio` — accept and connect, a WebSocket
 //!   that is a `futures` `Stream` + `Sink`, split halves, keepalive, timeouts and a
 //!   graceful close. Implies `std`.
 //! - `deflate` (implies `std`): permessage-deflate, RFC 7692 (`deflate`), negotiated in
@@ -130,6 +130,6 @@ pub use error::{RejectedResponse, UriError};
 pub use handshake::{ClientHandshake, Request, RequestHead, RequestParser, WsUri, accept_key};
 
 /// The README's code blocks, compiled and run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "tokio"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -4,10 +4,6 @@
 #[path = "../examples/chat/room.rs"]
 mod room;
 
-#[allow(dead_code)]
-#[path = "../examples/chat/http.rs"]
-mod http;
-
 use room::{ClientId, Delivery, MAX_TEXT_BYTES, Room, ServerMessage};
 use serde_json::json;
 
@@ -234,17 +230,4 @@ fn unknown_fields_are_ignored() {
     let mut room = three();
     let out = room.on_text(1, r#"{"type":"chat","text":"hi","color":"red"}"#);
     assert_eq!(inbox(&out, 2)[0]["text"], "hi");
-}
-
-#[test]
-fn http_head_and_request_line() {
-    assert_eq!(http::head_len(b"GET / HTTP/1.1\r\nHost: a\r\n"), None);
-    assert_eq!(http::head_len(b"GET / HTTP/1.1\r\n\r\nrest"), Some(18));
-    assert_eq!(
-        http::request_line(b"GET /ws?x=1 HTTP/1.1\r\n\r\n"),
-        Some(("GET", "/ws"))
-    );
-    assert_eq!(http::request_line(b"GET / HTTP/2\r\n\r\n"), None);
-    assert_eq!(http::request_line(b"GET  / HTTP/1.1\r\n\r\n"), None);
-    assert_eq!(http::request_line(b"GET /\r\n\r\n"), None);
 }

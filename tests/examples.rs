@@ -1,108 +1,45 @@
 //! The examples over real sockets on 127.0.0.1 (OS-assigned ports).
 //!
-//! Most tests serve `examples/common`'s echo server in-process and talk to it with this
-//! crate's own client `Connection` over a blocking `TcpStream`; a few start the example
-//! binaries (`echo`, `echo_blocking`, `client`), built on first use. Every read has a
-//! timeout, so a hung server fails a test instead of hanging it. No test asserts on
-//! timing.
+//! The tests start the example binaries (`echo`, `echo_blocking`, `client`; built on
+//! first use, `tests/support`) with flags, and talk to the servers with this crate's own
+//! client `Connection` over a blocking `TcpStream`. Every read has a timeout, so a hung
+//! server fails a test instead of hanging it. The only timing assertions are generous
+//! upper bounds, chosen so that a timeout applied twice (or not at all) would fail them.
+#![cfg(feature = "tokio")]
 
-#[path = "../examples/common/mod.rs"]
-mod common;
+mod support;
 
-use std::io::{self, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{OnceLock, mpsc};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use common::server::{EchoOptions, serve};
 use rfc6455::handshake::{ClientHandshake, RequestParser, WsUri};
 use rfc6455::{CloseCode, Config, Connection, Event};
+use support::{Running, TIMEOUT, example, run, start_server};
 
-/// The bound on every wait in these tests: generous, for debug builds on a busy machine.
-const TIMEOUT: Duration = Duration::from_secs(60);
+// ----- the echo example, started with flags -----
 
-// ----- an in-process echo server -----
-
-/// The echo server from `examples/common`, on a runtime in its own thread. Dropping it
-/// shuts the server down (close 1001 to open connections) and waits for it.
+/// `examples/echo` on a free port, `--quiet`, with `flags`; killed on drop.
 struct Server {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    running: Running,
 }
 
 impl Server {
     fn start() -> Self {
-        Self::with(EchoOptions::default())
+        Self::with(&[])
     }
 
-    fn with(options: EchoOptions) -> Self {
-        let options = EchoOptions {
-            log: false,
-            ..options
-        };
-        let (addr_tx, addr_rx) = mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                addr_tx
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("send");
-                serve(listener, options, async {
-                    let _ = stopped.await;
-                })
-                .await;
-            });
-        });
-        let addr = addr_rx.recv_timeout(TIMEOUT).expect("server address");
-        Server {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+    fn with(flags: &[&str]) -> Self {
+        let mut all = vec!["--addr", "127.0.0.1:0", "--quiet"];
+        all.extend_from_slice(flags);
+        let (running, addr) = start_server("echo", &all);
+        Server { addr, running }
     }
 
     fn url(&self) -> String {
         format!("ws://{}/", self.addr)
-    }
-
-    /// Shuts the server down and waits (bounded) for `serve` to return.
-    fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let (done_tx, done_rx) = mpsc::channel();
-            thread::spawn(move || {
-                let _ = done_tx.send(thread.join().is_ok());
-            });
-            assert_eq!(
-                done_rx.recv_timeout(TIMEOUT),
-                Ok(true),
-                "server did not stop"
-            );
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if !thread::panicking() {
-            self.shutdown();
-        } else if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 
@@ -356,10 +293,7 @@ fn invalid_utf8_gets_1007() {
 
 #[test]
 fn message_over_the_limit_gets_1009() {
-    let server = Server::with(EchoOptions {
-        config: Config::default().max_message_size(1024),
-        ..EchoOptions::default()
-    });
+    let server = Server::with(&["--max-message-size", "1024"]);
     let mut peer = Peer::connect(server.addr);
     peer.send_binary(&[7; 1024]);
     assert_eq!(peer.next(), Event::Binary(vec![7; 1024].into()));
@@ -419,10 +353,7 @@ fn bad_handshakes_get_their_status_and_a_close() {
 
 #[test]
 fn handshake_timeout_closes_a_silent_connection() {
-    let server = Server::with(EchoOptions {
-        handshake_timeout: Duration::from_millis(200),
-        ..EchoOptions::default()
-    });
+    let server = Server::with(&["--handshake-timeout", "200ms"]);
     let mut stream = TcpStream::connect(server.addr).expect("connect");
     stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
     stream.write_all(b"GET / HTTP/1.1\r\n").expect("write"); // and nothing more
@@ -459,10 +390,7 @@ fn fifty_connections_at_once() {
 
 #[test]
 fn chooses_a_subprotocol_it_speaks() {
-    let server = Server::with(EchoOptions {
-        protocols: vec!["chat".into(), "superchat".into()],
-        ..EchoOptions::default()
-    });
+    let server = Server::with(&["--protocol", "chat", "--protocol", "superchat"]);
     let peer = Peer::connect_with(
         server.addr,
         Config::default(),
@@ -475,10 +403,7 @@ fn chooses_a_subprotocol_it_speaks() {
 
 #[test]
 fn beyond_max_connections_answers_503() {
-    let server = Server::with(EchoOptions {
-        max_connections: 1,
-        ..EchoOptions::default()
-    });
+    let server = Server::with(&["--max-connections", "1"]);
     let mut first = Peer::connect(server.addr);
     let response = raw_exchange(server.addr, GOOD_REQUEST.as_bytes());
     assert!(response.starts_with("HTTP/1.1 503 "), "{response}");
@@ -486,196 +411,210 @@ fn beyond_max_connections_answers_503() {
     assert_eq!(first.next(), Event::Text("still served".into()));
 }
 
-#[test]
-fn idle_connection_is_pinged_then_closed() {
-    let server = Server::with(EchoOptions {
-        idle_timeout: Some(Duration::from_millis(100)),
-        ..EchoOptions::default()
-    });
-    let mut peer = Peer::connect(server.addr);
-    // Take the events without writing anything back (not even the pong).
-    assert_eq!(peer.next(), Event::Ping((&b"idle"[..]).into()));
-    match peer.next() {
-        Event::Close(close) => assert_eq!(close.code, CloseCode::GOING_AWAY),
-        other => panic!("expected close 1001, got {other:?}"),
+// ----- keepalive, timeouts and caps: what the README promises -----
+
+/// Reads until the server closes TCP, ignoring what arrives (a ping, a close frame);
+/// returns how long that took.
+fn time_to_eof(stream: &mut TcpStream) -> Duration {
+    let start = Instant::now();
+    let mut sink = [0u8; 4096];
+    loop {
+        match stream.read(&mut sink) {
+            Ok(0) => return start.elapsed(),
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                panic!("the server did not release the peer: {e}")
+            }
+            // A reset is a release too (the server may close with our bytes unread).
+            Err(_) => return start.elapsed(),
+        }
     }
 }
 
+/// Keepalive at 1 s and a close timeout of 60 s: a release must come from keepalive
+/// alone (a ping after 1 s of silence, the release 1 s later), well under the close
+/// timeout. A close timeout applied on top (waiting for a close frame the peer will
+/// never send, or for its FIN) would take 60 s and fail the test.
+const KEEPALIVE: [&str; 4] = ["--idle-timeout", "1s", "--close-timeout", "60s"];
+const WELL_UNDER_THE_CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[test]
-fn shutdown_sends_1001_and_waits_for_the_close_echo() {
-    let mut server = Server::start();
+fn a_silent_peer_is_pinged_then_released_by_keepalive() {
+    // Silent: completes the handshake, then sends nothing and answers nothing. A
+    // half-open peer (gone without a FIN) looks exactly like this to the server.
+    let server = Server::with(&KEEPALIVE);
     let mut peer = Peer::connect(server.addr);
-    peer.send_text("before");
-    assert_eq!(peer.next(), Event::Text("before".into()));
-    let stopper = {
-        let stop = server.stop.take();
-        thread::spawn(move || {
-            if let Some(stop) = stop {
-                let _ = stop.send(());
-            }
-        })
-    };
-    match peer.next() {
-        Event::Close(close) => assert_eq!(close.code, CloseCode::GOING_AWAY),
-        other => panic!("expected close 1001, got {other:?}"),
-    }
-    peer.flush(); // the echo of the server's close
-    peer.expect_eof();
-    stopper.join().expect("stopper");
-    server.shutdown(); // serve() returned
+    // Take the events without writing anything back (not even the pong).
+    assert!(matches!(peer.next(), Event::Ping(_)));
+    let waited = time_to_eof(&mut peer.stream);
     assert!(
-        TcpStream::connect(server.addr).is_err(),
-        "still accepting after shutdown"
+        waited < WELL_UNDER_THE_CLOSE_TIMEOUT,
+        "released after {waited:?}"
     );
 }
 
 #[test]
-fn shutdown_gives_up_on_a_peer_that_never_answers() {
-    let mut server = Server::with(EchoOptions {
-        close_timeout: Duration::from_millis(200),
-        ..EchoOptions::default()
-    });
+fn a_peer_stalled_in_the_middle_of_a_frame_is_released_by_keepalive() {
+    let server = Server::with(&KEEPALIVE);
     let mut peer = Peer::connect(server.addr);
-    server.shutdown(); // returns once the silent peer was given up on
+    // A masked text frame header announcing 100 bytes, then 3 of them.
+    peer.stream
+        .write_all(&[0x81, 0xe4, 1, 2, 3, 4, b'a', b'b', b'c'])
+        .expect("write");
+    let waited = time_to_eof(&mut peer.stream);
+    assert!(
+        waited < WELL_UNDER_THE_CLOSE_TIMEOUT,
+        "released after {waited:?}"
+    );
+}
+
+#[test]
+fn a_peer_that_stops_reading_is_released_by_the_write_timeout() {
+    let server = Server::with(&[
+        "--write-timeout",
+        "1s",
+        "--idle-timeout",
+        "off",
+        "--close-timeout",
+        "60s",
+    ]);
+    let Peer {
+        mut stream, mut ws, ..
+    } = Peer::connect(server.addr);
+    // Send 8 MiB messages to echo and never read: the echoes fill the socket buffers,
+    // the server's writes stop making progress, and it lets go. Our writes then fail.
+    let start = Instant::now();
+    let writer = thread::spawn(move || {
+        stream.set_write_timeout(Some(TIMEOUT)).expect("timeout");
+        for _ in 0..64 {
+            ws.send_binary(vec![1u8; 8 << 20]).expect("send");
+            if stream.write_all(&ws.take_outgoing()).is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(
+        writer.join().expect("writer"),
+        "the server kept reading 512 MiB"
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited < WELL_UNDER_THE_CLOSE_TIMEOUT,
+        "released after {waited:?}"
+    );
+}
+
+/// Opens `n` connections that send half a request head and stop.
+fn stalled_handshakes(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .map(|_| {
+            let mut stream = TcpStream::connect(addr).expect("connect");
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+                .expect("write");
+            stream
+        })
+        .collect()
+}
+
+/// Connects: the peer if the server upgraded, the status line if it answered otherwise
+/// (a 503). Panics if it closes without an answer (a silent drop).
+fn try_connect(addr: SocketAddr) -> Result<Peer, String> {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    stream.write_all(GOOD_REQUEST.as_bytes()).expect("write");
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = loop {
+        if let Some(at) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut buf).expect("an answer, not silence");
+        assert_ne!(n, 0, "closed without an answer: a silent drop");
+        response.extend_from_slice(&buf[..n]);
+    };
+    let text = String::from_utf8_lossy(&response[..end]).into_owned();
+    if !text.starts_with("HTTP/1.1 101 ") {
+        return Err(text.lines().next().unwrap_or_default().to_owned());
+    }
+    let mut ws = Connection::client(Config::default());
+    ws.receive(&response[end..]);
+    Ok(Peer {
+        stream,
+        ws,
+        subprotocol: None,
+        buf: vec![0; 4096],
+    })
+}
+
+#[test]
+fn stalled_handshakes_do_not_take_connection_slots() {
+    // 20 connections stuck in the handshake, with a cap of 20 WebSockets: they hold
+    // handshake slots (their own, bounded, released by --handshake-timeout), not
+    // connection slots, so a new client is served at once.
+    let server = Server::with(&["--max-connections", "20", "--max-handshakes", "100"]);
+    let _stalled = stalled_handshakes(server.addr, 20);
+    let mut peer = try_connect(server.addr).expect("served");
+    peer.send_text("still served");
+    assert_eq!(peer.next(), Event::Text("still served".into()));
+}
+
+#[test]
+fn when_handshake_slots_are_full_a_new_client_gets_503_not_silence() {
+    let server = Server::with(&["--max-handshakes", "20"]);
+    let _stalled = stalled_handshakes(server.addr, 20);
+    // The 21st connection may be accepted before the 20th took its slot: only the
+    // answer matters, and it is a 503, not silence.
+    let status = try_connect(server.addr).err().expect("a 503");
+    assert!(status.starts_with("HTTP/1.1 503 "), "{status}");
+}
+
+#[test]
+fn idle_websockets_filling_the_cap_get_a_503_then_keepalive_frees_the_cap() {
+    // The README's promise: a client beyond --max-connections gets a 503 with
+    // Retry-After, never silence; and idle peers hold their slot only until keepalive
+    // releases them, so a client that retries is served.
+    let server = Server::with(&["--max-connections", "20", "--idle-timeout", "1s"]);
+    let _idle: Vec<Peer> = (0..20).map(|_| Peer::connect(server.addr)).collect();
+    let status = try_connect(server.addr)
+        .err()
+        .expect("a 503 while the cap is full");
+    assert!(status.starts_with("HTTP/1.1 503 "), "{status}");
+    let deadline = Instant::now() + TIMEOUT;
+    let mut peer = loop {
+        match try_connect(server.addr) {
+            Ok(peer) => break peer,
+            Err(status) => assert!(status.starts_with("HTTP/1.1 503 "), "{status}"),
+        }
+        assert!(Instant::now() < deadline, "keepalive never freed a slot");
+        thread::sleep(Duration::from_millis(200)); // Retry-After, shortened
+    };
+    peer.send_text("served");
+    assert_eq!(peer.next(), Event::Text("served".into()));
+}
+
+#[cfg(unix)]
+#[test]
+fn shutdown_gives_up_on_a_peer_that_never_answers() {
+    let mut server = Server::with(&["--close-timeout", "200ms"]);
+    let mut peer = Peer::connect(server.addr);
+    server.running.interrupt();
     match peer.next() {
         Event::Close(close) => assert_eq!(close.code, CloseCode::GOING_AWAY),
         other => panic!("expected close 1001, got {other:?}"),
     }
+    // We never answer; the server closes TCP and exits 0 anyway.
     peer.expect_eof();
+    assert!(server.running.wait().success());
 }
 
 // ----- the example binaries -----
 
-/// The directory of the example binaries, built once per test run (`cargo test` builds
-/// examples, `cargo test --test examples` does not).
-fn examples_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        // This test runs from <target>/<profile>/deps/.
-        let exe = std::env::current_exe().expect("test executable");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("<target>/<profile>");
-        let target_dir = profile_dir.parent().expect("<target>");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args([
-                "build",
-                "--quiet",
-                "--example",
-                "echo",
-                "--example",
-                "echo_blocking",
-            ])
-            .args(["--example", "client", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            cargo.arg("--release");
-        }
-        let status = cargo.status().expect("run cargo");
-        assert!(status.success(), "building the examples failed");
-        profile_dir.join("examples")
-    })
-}
-
-fn example(name: &str) -> Command {
-    Command::new(examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
-}
-
-/// A running example; killed on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts a server example on port 0 and reads the URL it prints.
-fn start_example_server(name: &str) -> (Running, SocketAddr) {
-    let mut child = example(name)
-        .args(["--addr", "127.0.0.1:0", "--quiet"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server example");
-    let stdout = child.stdout.take().expect("stdout");
-    let running = Running(child);
-    let (line_tx, line_rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut line = String::new();
-        let _ = io::BufRead::read_line(&mut io::BufReader::new(stdout), &mut line);
-        let _ = line_tx.send(line);
-    });
-    let line = line_rx.recv_timeout(TIMEOUT).expect("the URL line");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ws://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    (running, url.parse().expect("an address"))
-}
-
-/// Output of a finished example.
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs an example to completion with `stdin` as its input, killing it after TIMEOUT.
-fn run_example(mut command: Command, stdin: &str) -> Finished {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the example");
-    let mut input = child.stdin.take().expect("stdin");
-    let input_text = stdin.to_owned();
-    let writer = thread::spawn(move || {
-        let _ = input.write_all(input_text.as_bytes());
-        // Dropping `input` closes the example's stdin.
-    });
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = read_all(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = read_all(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the example did not finish in time");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let _ = writer.join();
-    Finished {
-        status,
-        stdout: stdout.join().expect("stdout"),
-        stderr: stderr.join().expect("stderr"),
-    }
-}
-
 #[test]
 fn echo_binaries_print_their_url_and_echo() {
     for name in ["echo", "echo_blocking"] {
-        let (_server, addr) = start_example_server(name);
+        let (_server, addr) = start_server(name, &["--addr", "127.0.0.1:0", "--quiet"]);
         let mut peer = Peer::connect(addr);
         peer.send_text("hello");
         assert_eq!(peer.next(), Event::Text("hello".into()), "{name}");
@@ -696,32 +635,18 @@ fn echo_binaries_print_their_url_and_echo() {
 #[test]
 fn echo_binaries_exit_0_on_sigint_after_closing_connections() {
     for name in ["echo", "echo_blocking"] {
-        let (mut server, addr) = start_example_server(name);
+        let (mut server, addr) = start_server(name, &["--addr", "127.0.0.1:0", "--quiet"]);
         let mut peer = Peer::connect(addr);
         peer.send_text("hello");
         assert_eq!(peer.next(), Event::Text("hello".into()), "{name}");
-        let kill = Command::new("kill")
-            .args(["-INT", &server.0.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(kill.success());
+        server.interrupt();
         match peer.next() {
             Event::Close(close) => assert_eq!(close.code, CloseCode::GOING_AWAY, "{name}"),
             other => panic!("{name}: expected close 1001, got {other:?}"),
         }
         peer.flush();
         peer.expect_eof();
-        let deadline = Instant::now() + TIMEOUT;
-        let status = loop {
-            if let Some(status) = server.0.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} did not exit after SIGINT"
-            );
-            thread::sleep(Duration::from_millis(20));
-        };
+        let status = server.wait();
         assert!(status.success(), "{name}: {status}");
     }
 }
@@ -731,7 +656,7 @@ fn client_binary_sends_lines_and_prints_the_echo() {
     let server = Server::start();
     let mut client = example("client");
     client.arg(server.url());
-    let done = run_example(client, "hello\nκόσμε\n\nlast line\n");
+    let done = run(client, "hello\nκόσμε\n\nlast line\n");
     assert_eq!(
         done.stdout, "hello\nκόσμε\n\nlast line\n",
         "stderr: {}",
@@ -742,15 +667,12 @@ fn client_binary_sends_lines_and_prints_the_echo() {
 
 #[test]
 fn client_binary_offers_subprotocols_and_sends_headers() {
-    let server = Server::with(EchoOptions {
-        protocols: vec!["chat".into()],
-        ..EchoOptions::default()
-    });
+    let server = Server::with(&["--protocol", "chat"]);
     let mut client = example("client");
     client
         .args(["--protocol", "superchat", "--protocol", "chat"])
         .args(["--header", "Authorization: Bearer x", &server.url()]);
-    let done = run_example(client, "hi\n");
+    let done = run(client, "hi\n");
     assert_eq!(done.stdout, "hi\n");
     assert!(done.stderr.contains("subprotocol chat"), "{}", done.stderr);
     assert!(done.status.success(), "{}: {}", done.status, done.stderr);
@@ -769,7 +691,7 @@ fn client_binary_fails_on_a_rejected_handshake() {
     });
     let mut client = example("client");
     client.arg(format!("ws://{addr}/nowhere"));
-    let done = run_example(client, "");
+    let done = run(client, "");
     not_websocket.join().expect("server thread");
     assert_eq!(done.status.code(), Some(1), "{}", done.stderr);
     assert!(done.stderr.contains("404"), "{}", done.stderr);
@@ -799,7 +721,7 @@ fn client_binary_fails_on_eof_without_close() {
     let mut client = example("client");
     client.arg(format!("ws://{addr}/"));
     // Input that stays open is not needed: the server's drop ends the session.
-    let done = run_example(client, "");
+    let done = run(client, "");
     rude.join().expect("server thread");
     assert_eq!(done.status.code(), Some(3), "{}", done.stderr);
 }
@@ -808,17 +730,17 @@ fn client_binary_fails_on_eof_without_close() {
 fn client_binary_refuses_wss_and_bad_flags() {
     let mut client = example("client");
     client.arg("wss://example.com/");
-    let done = run_example(client, "");
+    let done = run(client, "");
     assert_eq!(done.status.code(), Some(1));
     assert!(done.stderr.contains("TLS"), "{}", done.stderr);
 
     let mut client = example("client");
     client.arg("--no-such-flag");
-    assert_eq!(run_example(client, "").status.code(), Some(2));
+    assert_eq!(run(client, "").status.code(), Some(2));
 
     let mut client = example("client");
     client.arg("--help");
-    let done = run_example(client, "");
+    let done = run(client, "");
     assert!(done.status.success());
     assert!(done.stdout.contains("Usage: client"));
 }

@@ -46,11 +46,18 @@
 //! that does not read fast enough to keep it from filling is closed with 1008 rather than
 //! slowing anyone else down. A request head over 8 KiB gets a 431; one not complete
 //! within 10 s, or a socket that accepts no bytes for 10 s, is dropped. Idle connections
-//! are pinged every 30 s and dropped after 75 s of silence. At most 1024 connections
-//! are served at once. A browser's `Origin` must match the `Host` it connects to (§10.2),
-//! so other sites' pages cannot use a visitor's browser to join.
+//! are pinged after 20 s of silence and dropped 20 s later (the adapter's keepalive). At
+//! most 1024 chat connections are open and 256 requests are being read at once; beyond
+//! either, a `503`. A browser's `Origin` must match the `Host` it connects to (§10.2), so
+//! other sites' pages cannot use a visitor's browser to join.
+//!
+//! # One port
+//!
+//! [`Options::route`] reads each request head once and lets [`route`] answer it: the page,
+//! a 404, or the upgrade to a WebSocket with the checks of RFC 6455 §4.2.1.
 
-mod http;
+#[path = "../common/mod.rs"]
+mod common;
 #[allow(dead_code, reason = "accessors used by tests/chat.rs")]
 mod room;
 
@@ -60,55 +67,71 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rfc6455::handshake::RequestParser;
-use rfc6455::{CloseCode, Config, Connection, ConnectionState, Event};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use common::args::{Arg, ArgError, Args, options_or_exit};
+use common::signal::shutdown_signal;
+use rfc6455::handshake::RequestHead;
+use rfc6455::tokio::{Error, Message, Options, Reject, Upgrade, WebSocket};
+use rfc6455::{CloseCode, Config, PreparedMessage};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio::time::Instant;
 
 use room::{ClientId, Delivery, Room};
 
 /// The page, served at `/`.
 const PAGE: &str = include_str!("index.html");
 
-const DEFAULT_ADDR: &str = "127.0.0.1:9003";
 /// Outgoing messages queued per client before it counts as too slow.
 const QUEUE: usize = 256;
 const MAX_CONNECTIONS: usize = 1024;
+const MAX_HANDSHAKES: usize = 256;
 /// The largest WebSocket message accepted (bigger: close 1009).
 const MAX_MESSAGE: u64 = 64 * 1024;
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long to wait for the peer's close frame after sending ours.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-const PING_EVERY: Duration = Duration::from_secs(30);
-const IDLE_LIMIT: Duration = Duration::from_secs(75);
 /// Messages a client may send per second, on average, and in a burst.
 const RATE: f64 = 20.0;
 const BURST: f64 = 40.0;
+
+const OPTIONS: Options = Options::DEFAULT
+    .config(
+        Config::DEFAULT
+            .max_message_size(MAX_MESSAGE)
+            .max_frame_size(MAX_MESSAGE),
+    )
+    .write_timeout(Some(Duration::from_secs(10)))
+    .close_timeout(Duration::from_secs(5));
+
+const USAGE: &str = "\
+A browser chat room: the page at /, the WebSocket at /ws, on one port.
+
+Usage: chat [OPTIONS]
+
+Options:
+      --addr ADDR   listen on ADDR [default: 127.0.0.1:9003]; port 0 picks one
+  -h, --help        print this help
+";
 
 /// The room and the clients' outgoing queues, behind one lock so that every client sees
 /// messages in the same order.
 #[derive(Default)]
 struct Hub {
     room: Room,
-    queues: HashMap<ClientId, mpsc::Sender<Arc<str>>>,
+    queues: HashMap<ClientId, mpsc::Sender<PreparedMessage>>,
 }
 
 impl Hub {
-    /// Queues each message for its recipients, serialized once. A client whose queue is
-    /// full loses its queue: its task then closes the connection with 1008.
+    /// Queues each message for its recipients, encoded once. A client whose queue is full
+    /// loses its queue: its task then closes the connection with 1008.
     fn deliver(&mut self, deliveries: Vec<Delivery>) {
         for delivery in deliveries {
             let Ok(json) = serde_json::to_string(&delivery.message) else {
                 continue;
             };
-            let json: Arc<str> = json.into();
+            let message = PreparedMessage::text(json);
             for id in delivery.to {
                 if let Some(queue) = self.queues.get(&id)
-                    && queue.try_send(json.clone()).is_err()
+                    && queue.try_send(message.clone()).is_err()
                 {
                     eprintln!("chat: client {id} is too slow; closing it");
                     self.queues.remove(&id);
@@ -126,15 +149,25 @@ fn lock(hub: &SharedHub) -> MutexGuard<'_, Hub> {
     hub.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn parse_args() -> Result<Option<SocketAddr>, ArgError> {
+    let mut addr: SocketAddr = ([127, 0, 0, 1], 9003).into();
+    let mut args = Args::from_env();
+    while let Some(arg) = args.next_arg()? {
+        match arg {
+            Arg::Flag(flag) if flag == "-h" || flag == "--help" => return Ok(None),
+            Arg::Flag(flag) if flag == "--addr" => addr = args.parse()?,
+            Arg::Flag(_) => return Err(args.unknown()),
+            Arg::Positional(p) => return Err(ArgError(format!("unexpected argument {p:?}"))),
+        }
+    }
+    Ok(Some(addr))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let addr = match parse_args() {
-        Ok(Some(addr)) => addr,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("chat: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let addr = match options_or_exit(parse_args(), USAGE) {
+        Ok(addr) => addr,
+        Err(code) => return code,
     };
     let listener = match TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -147,8 +180,9 @@ async fn main() -> ExitCode {
     println!("chat: listening on http://{local}/ (WebSocket at ws://{local}/ws)");
 
     let hub = SharedHub::default();
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let (stop_tx, stop) = watch::channel(false);
+    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut tasks = JoinSet::new();
     let mut next_id: ClientId = 0;
     let signal = shutdown_signal();
@@ -157,307 +191,160 @@ async fn main() -> ExitCode {
         tokio::select! {
             () = &mut signal => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let Ok(permit) = slots.clone().try_acquire_owned() else {
-                        eprintln!("chat: {peer}: over {MAX_CONNECTIONS} connections; refused");
+                Ok((mut stream, peer)) => {
+                    let Ok(handshake) = Arc::clone(&handshakes).try_acquire_owned() else {
+                        tasks.spawn(async move {
+                            let _ = stream.write_all(BUSY).await;
+                            let _ = stream.shutdown().await;
+                        });
                         continue;
                     };
                     next_id += 1;
-                    let client = Client {
-                        id: next_id,
-                        peer,
-                        hub: hub.clone(),
-                        shutdown: shutdown_rx.clone(),
-                        _permit: permit,
-                    };
-                    tasks.spawn(client.serve(stream));
+                    let client = Client { id: next_id, hub: hub.clone(), stop: stop.clone() };
+                    let connections = Arc::clone(&connections);
+                    tasks.spawn(async move {
+                        let id = client.id;
+                        if let Err(why) = client.serve(stream, handshake, connections).await {
+                            eprintln!("chat: client {id} ({peer}): {why}");
+                        }
+                    });
                 }
                 Err(e) => {
                     // Out of file descriptors, for one: wait rather than spin.
                     eprintln!("chat: accept failed: {e}");
-                    sleep(Duration::from_millis(100)).await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Err(e) = joined {
-                    eprintln!("chat: a connection task failed: {e}");
-                }
-            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
     println!(
         "chat: shutting down, closing {} connection(s) with 1001",
         tasks.len()
     );
-    let _ = shutdown_tx.send(true);
-    let drained = timeout(CLOSE_TIMEOUT + WRITE_TIMEOUT, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
+    let _ = stop_tx.send(true);
+    let all = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(OPTIONS.close_timeout + Duration::from_secs(1), all)
+        .await
+        .is_err()
+    {
         eprintln!("chat: some connections did not close in time");
     }
     ExitCode::SUCCESS
 }
 
-const USAGE: &str = "usage: chat [--addr HOST:PORT]   (default 127.0.0.1:9003)";
-
-/// The address to listen on, or `None` after printing help.
-fn parse_args() -> Result<Option<SocketAddr>, String> {
-    let mut addr = DEFAULT_ADDR.to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            println!("{USAGE}");
-            return Ok(None);
-        } else if arg == "--addr" {
-            addr = args.next().ok_or("--addr needs a value")?;
-        } else if let Some(value) = arg.strip_prefix("--addr=") {
-            addr = value.to_owned();
-        } else {
-            return Err(format!("unknown argument {arg:?}"));
-        }
-    }
-    addr.parse()
-        .map(Some)
-        .map_err(|e| format!("invalid address {addr:?}: {e}"))
-}
-
-/// Resolves on Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                () = ctrl_c => {}
-                _ = term.recv() => {}
-            },
-            Err(_) => ctrl_c.await,
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await;
-}
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\
+    Retry-After: 1\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n\r\ntoo many connections\n";
 
 /// One TCP connection: a page request or a chat client.
 struct Client {
     id: ClientId,
-    peer: SocketAddr,
     hub: SharedHub,
-    shutdown: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
+    stop: watch::Receiver<bool>,
 }
 
-/// Why a connection ended early, for the log.
-type Outcome = Result<(), String>;
-
 impl Client {
-    async fn serve(self, mut stream: TcpStream) {
-        let mut buf = Vec::with_capacity(1024);
-        let head = match timeout(HEAD_TIMEOUT, read_head(&mut stream, &mut buf)).await {
-            Ok(Ok(Some(len))) => len,
-            Ok(Ok(None)) => {
-                let response = http::text_response(
-                    "431 Request Header Fields Too Large",
-                    "request head too large\n",
-                );
-                let _ = write(&mut stream, &response).await;
-                return;
-            }
-            // Timed out, closed or reset before the head was complete.
-            Ok(Err(_)) | Err(_) => return,
+    /// Answers the request (the page, a 404, ...) or upgrades it and runs the session.
+    async fn serve(
+        mut self,
+        stream: TcpStream,
+        handshake: OwnedSemaphorePermit,
+        connections: Arc<Semaphore>,
+    ) -> Result<(), Error> {
+        let mut slot = None;
+        let routed = OPTIONS.route(stream, |head| route(head, &connections, &mut slot));
+        let ws = tokio::select! {
+            routed = routed => routed?,
+            _ = self.stop.changed() => None,
         };
-        let Some((method, path)) = http::request_line(&buf[..head]) else {
-            let _ = write(
-                &mut stream,
-                &http::text_response("400 Bad Request", "malformed request line\n"),
-            )
-            .await;
-            return;
-        };
-        let response = match (method, path) {
-            ("GET" | "HEAD", "/" | "/index.html") => {
-                let mut response = page_response();
-                if method == "HEAD" {
-                    response.truncate(response.len() - PAGE.len());
-                }
-                response
-            }
-            (_, "/" | "/index.html") => http::response(
-                "405 Method Not Allowed",
-                &[("Allow", "GET, HEAD"), ("Content-Type", "text/plain")],
-                b"method not allowed\n",
-            ),
-            (_, "/ws") => {
-                let id = self.id;
-                let peer = self.peer;
-                if let Err(why) = self.websocket(stream, buf).await {
-                    eprintln!("chat: client {id} ({peer}): {why}");
-                }
-                return;
-            }
-            _ => http::text_response("404 Not Found", "not found; the chat is at /\n"),
-        };
-        let _ = write(&mut stream, &response).await;
-    }
-
-    /// The opening handshake, then the session, then leaving the room.
-    async fn websocket(mut self, mut stream: TcpStream, buf: Vec<u8>) -> Outcome {
-        let (response, consumed) = match RequestParser::new().parse(&buf) {
-            Ok(Some(request)) => {
-                // §10.2: a browser always sends Origin. Accept only pages served from the
-                // host the browser connects to, so that another site cannot chat in a
-                // visitor's name.
-                if let Some(origin) = request.origin()
-                    && !same_origin(origin, request.host())
-                {
-                    let response = http::text_response(
-                        "403 Forbidden",
-                        "cross-origin WebSocket connections are not allowed\n",
-                    );
-                    write(&mut stream, &response).await?;
-                    return Err(format!("refused origin {origin:?}"));
-                }
-                (request.accept().to_vec(), request.consumed())
-            }
-            Ok(None) => {
-                // Our head scan and the parser disagree (e.g. on line endings).
-                let response = http::text_response("400 Bad Request", "malformed request\n");
-                write(&mut stream, &response).await?;
-                return Err("incomplete handshake".into());
-            }
-            Err(e) => {
-                write(&mut stream, &e.response()).await?;
-                return Err(format!("handshake refused: {e}"));
-            }
-        };
-        write(&mut stream, &response).await?;
-
-        let config = Config::default()
-            .max_message_size(MAX_MESSAGE)
-            .max_frame_size(MAX_MESSAGE);
-        let mut ws = Connection::server(config);
-        ws.receive(&buf[consumed..]);
+        drop(handshake);
+        let Some(ws) = ws else { return Ok(()) };
         let (queue, outgoing) = mpsc::channel(QUEUE);
         lock(&self.hub).queues.insert(self.id, queue);
-        let outcome = self.session(&mut stream, &mut ws, outgoing).await;
+        let outcome = self.session(ws, outgoing).await;
         let mut hub = lock(&self.hub);
         hub.queues.remove(&self.id);
         let left = hub.room.leave(self.id);
         hub.deliver(left);
+        drop(slot);
         outcome
     }
 
-    /// Drives the connection until it closes: frames in, room messages out.
+    /// Runs the connection until it closes: messages in, room messages out.
     async fn session(
         &mut self,
-        stream: &mut TcpStream,
-        ws: &mut Connection,
-        mut outgoing: mpsc::Receiver<Arc<str>>,
-    ) -> Outcome {
-        let mut queue_open = true;
-        let mut shutting_down = false;
-        let mut last_heard = Instant::now();
-        let mut next_ping = last_heard + PING_EVERY;
-        let mut close_deadline: Option<Instant> = None;
+        mut ws: WebSocket<TcpStream>,
+        mut outgoing: mpsc::Receiver<PreparedMessage>,
+    ) -> Result<(), Error> {
         let mut rate = RateLimit::new();
-        let mut result = Ok(());
         loop {
-            loop {
-                match ws.next_event() {
-                    Ok(Some(Event::Text(text))) => {
-                        let mut hub = lock(&self.hub);
-                        let deliveries = if rate.allow() {
-                            hub.room.on_text(self.id, &text)
-                        } else {
-                            Delivery::error(self.id, "you are sending too fast; message dropped")
-                        };
-                        hub.deliver(deliveries);
-                    }
-                    Ok(Some(Event::Binary(_))) => {
-                        let mut hub = lock(&self.hub);
-                        let deliveries = hub.room.on_binary(self.id);
-                        hub.deliver(deliveries);
-                    }
-                    Ok(Some(_)) => {} // pings are answered automatically; a close is echoed
-                    Ok(None) => break,
-                    Err(e) => {
-                        // The close frame with the matching code is queued.
-                        result = Err(format!("protocol error: {e}"));
-                        break;
-                    }
-                }
-            }
-            let out = ws.take_outgoing();
-            if !out.is_empty() {
-                write(stream, &out).await?;
-            }
-            if ws.should_close_transport() {
-                linger(stream).await;
-                return result;
-            }
-            if ws.state() == ConnectionState::Closing && close_deadline.is_none() {
-                close_deadline = Some(Instant::now() + CLOSE_TIMEOUT);
-            }
-            let open = ws.state() == ConnectionState::Open;
-            ws.receive_buffer().reserve(4096);
             tokio::select! {
-                read = stream.read_buf(ws.receive_buffer()) => match read {
-                    Ok(0) => ws.receive_eof(),
-                    Ok(_) => last_heard = Instant::now(),
-                    Err(e) => return Err(format!("read failed: {e}")),
+                message = ws.recv() => {
+                    let deliveries = match message? {
+                        Some(Message::Text(text)) if rate.allow() => lock(&self.hub).room.on_text(self.id, &text),
+                        Some(Message::Text(_)) => Delivery::error(self.id, "you are sending too fast; message dropped"),
+                        Some(Message::Binary(_)) => lock(&self.hub).room.on_binary(self.id),
+                        Some(_) => continue, // pings are answered, a close is echoed
+                        None => return Ok(()),
+                    };
+                    lock(&self.hub).deliver(deliveries);
+                }
+                message = outgoing.recv() => match message {
+                    Some(message) => ws.send_prepared(&message).await?,
+                    None => return ws.close(CloseCode::POLICY_VIOLATION, "too slow: outgoing queue full").await,
                 },
-                message = outgoing.recv(), if queue_open && open => match message {
-                    // Only fails once our close is sent; then the message is moot.
-                    Some(json) => { let _ = ws.send_text(&*json); }
-                    None => {
-                        queue_open = false;
-                        let _ = ws.close(CloseCode::POLICY_VIOLATION, "too slow: outgoing queue full");
-                    }
-                },
-                _ = self.shutdown.changed(), if !shutting_down => {
-                    shutting_down = true;
-                    let _ = ws.close(CloseCode::GOING_AWAY, "server shutting down");
-                },
-                () = sleep_until(close_deadline.unwrap_or(next_ping)), if close_deadline.is_some() => {
-                    return Err("no close frame from the client in time".into());
-                },
-                () = sleep_until(next_ping), if open => {
-                    if last_heard.elapsed() > IDLE_LIMIT {
-                        return Err("silent for too long".into());
-                    }
-                    if last_heard.elapsed() >= PING_EVERY {
-                        let _ = ws.send_ping(b"");
-                    }
-                    next_ping += PING_EVERY;
-                },
+                _ = self.stop.changed() => return ws.close(CloseCode::GOING_AWAY, "server shutting down").await,
             }
         }
     }
 }
 
-fn page_response() -> Vec<u8> {
-    http::response(
-        "200 OK",
-        &[
-            ("Content-Type", "text/html; charset=utf-8"),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "no-referrer"),
-            (
-                "Content-Security-Policy",
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                 connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-            ),
-        ],
-        PAGE.as_bytes(),
-    )
+/// The answer to one request: the page, the WebSocket (in a connection slot, from a page
+/// of this host), or an error status.
+fn route(
+    head: &RequestHead<'_>,
+    connections: &Arc<Semaphore>,
+    slot: &mut Option<OwnedSemaphorePermit>,
+) -> Result<Upgrade, Reject> {
+    match (head.method(), head.path()) {
+        ("GET" | "HEAD", "/" | "/index.html") => Err(page(head.method() == "HEAD")),
+        (_, "/" | "/index.html") => Err(Reject::new(405)
+            .header("Allow", "GET, HEAD")
+            .body("method not allowed\n")),
+        (_, "/ws") => {
+            // §10.2: a browser always sends Origin. Accept only pages served from the host
+            // the browser connects to, so that another site cannot chat in a visitor's name.
+            if let (Some(origin), Some(host)) = (head.origin(), head.host())
+                && !same_origin(origin, host)
+            {
+                return Err(
+                    Reject::new(403).body("cross-origin WebSocket connections are not allowed\n")
+                );
+            }
+            let permit = Arc::clone(connections).try_acquire_owned();
+            *slot = Some(permit.map_err(|_| {
+                Reject::new(503)
+                    .header("Retry-After", "1")
+                    .body("too many connections\n")
+            })?);
+            Ok(Upgrade::new())
+        }
+        _ => Err(Reject::new(404).body("not found; the chat is at /\n")),
+    }
+}
+
+fn page(head_only: bool) -> Reject {
+    let page = Reject::new(200)
+        .header("Content-Type", "text/html; charset=utf-8")
+        .header("Cache-Control", "no-store")
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Referrer-Policy", "no-referrer")
+        .header(
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        );
+    if head_only { page } else { page.body(PAGE) }
 }
 
 /// Whether `origin` (`http://host:port`) names the authority `host` the browser
@@ -468,59 +355,7 @@ fn same_origin(origin: &str, host: &str) -> bool {
     })
 }
 
-/// Reads until `buf` holds a complete request head; returns its length, or `None` if it
-/// is over [`http::MAX_HEAD`]. Bytes after the head (frames a client sent early) stay in
-/// `buf`.
-async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
-    let mut chunk = [0u8; 2048];
-    loop {
-        if let Some(len) = http::head_len(buf) {
-            return Ok(Some(len));
-        }
-        if buf.len() >= http::MAX_HEAD {
-            return Ok(None);
-        }
-        let room = (http::MAX_HEAD - buf.len()).min(chunk.len());
-        let n = stream.read(&mut chunk[..room]).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// Closes our side of the TCP connection and discards what the peer still sends until it
-/// closes its side too (bounded in time and bytes). Closing a socket with unread bytes
-/// makes the kernel send a reset, which can destroy the close frame just written before
-/// the peer reads it: a client whose message was refused with 1009 while it was still
-/// sending would see 1006 instead.
-async fn linger(stream: &mut TcpStream) {
-    if stream.shutdown().await.is_err() {
-        return;
-    }
-    let mut scratch = vec![0u8; 16 * 1024];
-    let mut budget = 1usize << 20;
-    let _ = timeout(Duration::from_secs(2), async {
-        while budget > 0 {
-            match stream.read(&mut scratch).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => budget = budget.saturating_sub(n),
-            }
-        }
-    })
-    .await;
-}
-
-/// Writes all of `bytes`, giving up on a peer that accepts none for [`WRITE_TIMEOUT`].
-async fn write(stream: &mut TcpStream, bytes: &[u8]) -> Outcome {
-    match timeout(WRITE_TIMEOUT, stream.write_all(bytes)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("write failed: {e}")),
-        Err(_) => Err("write timed out".into()),
-    }
-}
-
-/// A token bucket: [`RATE`] messages a second, bursts of [`BURST`].
+/// A token bucket: `RATE` messages a second on average, `BURST` at once.
 struct RateLimit {
     tokens: f64,
     last: Instant,

@@ -1,6 +1,6 @@
-//! Code shared by the examples (`echo`, `client`, `autobahn_client`) and by
-//! `tests/examples.rs`, which serves the echo server in-process. Each includes it with
-//! `#[path = "common/mod.rs"] mod common;` and uses a part of it.
+//! Plumbing shared by the examples (and `tests/examples.rs`): command-line flags and the
+//! shutdown signal. Each includes it with `#[path = "common/mod.rs"] mod common;` and
+//! uses a part of it.
 
 #![allow(
     dead_code,
@@ -8,6 +8,4 @@
 )]
 
 pub mod args;
-pub mod client;
-pub mod io;
-pub mod server;
+pub mod signal;

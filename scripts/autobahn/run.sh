@@ -2,14 +2,16 @@
 # Runs the Autobahn|Testsuite (categories 1-10) against examples/echo (server role, the
 # suite's fuzzingclient) and examples/autobahn_client (client role, the suite's
 # fuzzingserver), and fails unless every case is OK (or INFORMATIONAL, which the suite
-# does not grade). Reports go to target/autobahn/{servers,clients}/index.html.
+# does not grade). Reports go to $CARGO_TARGET_DIR (or target)/autobahn/{servers,clients}/index.html.
 #
 # The suite is Python 2 only. It is installed from the Python package index into target/autobahn/py with the
 # machine's Python 2.7 (pyenv's, or python2.7 on PATH); without one, the run is skipped
 # with a SKIP line and exit 0, since no registry here serves a Python 2 interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=target/autobahn
+target="${CARGO_TARGET_DIR:-target}"
+target="$(mkdir -p "$target" && cd "$target" && pwd)"
+out="$target/autobahn"
 mkdir -p "$out"
 
 py2=""
@@ -34,11 +36,11 @@ fi
 wstest="$out/wstest"
 cat >"$wstest" <<SH
 #!/bin/sh
-PYTHONPATH="$PWD/$out/py" exec "$py2" -c 'import sys; from autobahntestsuite.wstest import run; sys.argv[0] = "wstest"; run()' "\$@"
+PYTHONPATH="$out/py" exec "$py2" -c 'import sys; from autobahntestsuite.wstest import run; sys.argv[0] = "wstest"; run()' "\$@"
 SH
 chmod +x "$wstest"
 
-cargo build --release --example echo --example autobahn_client
+cargo build --release --features tokio --example echo --example autobahn_client
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -54,7 +56,7 @@ wait_port() { # wait until 127.0.0.1:$1 accepts, at most 20 s
 
 # Server role: the suite connects to our echo server.
 rm -rf "$out/servers" "$out/clients"
-target/release/examples/echo --addr 127.0.0.1:9031 --quiet >"$out/echo.log" 2>&1 &
+"$target/release/examples/echo" --addr 127.0.0.1:9031 --quiet >"$out/echo.log" 2>&1 &
 pids+=($!)
 wait_port 9031
 cat >"$out/fuzzingclient.json" <<JSON
@@ -72,7 +74,7 @@ JSON
 "$wstest" -m fuzzingserver --webport 0 -s "$out/fuzzingserver.json" >"$out/fuzzingserver.log" 2>&1 &
 pids+=($!)
 wait_port 9032
-timeout 1200 target/release/examples/autobahn_client --url ws://127.0.0.1:9032 --agent rfc6455 \
+timeout 1200 "$target/release/examples/autobahn_client" --url ws://127.0.0.1:9032 --agent rfc6455 \
   >"$out/autobahn_client.log" 2>&1 \
   || { tail -20 "$out/autobahn_client.log"; echo "FAIL autobahn: the client run did not finish"; exit 1; }
 

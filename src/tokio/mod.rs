@@ -304,6 +304,19 @@ where
     Options::DEFAULT.accept_with(stream, callback).await
 }
 
+/// Serves one HTTP request on `stream` with the default [`Options`]: answers it as plain
+/// HTTP or upgrades it, as `route` decides; see [`Options::route`].
+///
+/// # Errors
+/// As [`Options::route`].
+pub async fn route<S, F>(stream: S, route: F) -> Result<Option<WebSocket<S>>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&crate::handshake::RequestHead<'_>) -> Result<Upgrade, Reject>,
+{
+    Options::DEFAULT.route(stream, route).await
+}
+
 /// Runs `work` until `deadline`: `None` if it passed first.
 async fn within<F: Future>(deadline: Option<Instant>, work: F) -> Option<F::Output> {
     match deadline {

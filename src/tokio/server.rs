@@ -10,7 +10,7 @@ use ::tokio::time::Instant;
 use bytes::{Buf, BytesMut};
 
 use super::{Error, Options, Timeout, WebSocket, within};
-use crate::handshake::{Extension, Request, RequestParser};
+use crate::handshake::{self, Extension, Request, RequestParser};
 use crate::{Connection, UsageError};
 
 /// The request a client sent to open a WebSocket, as seen by the callback of
@@ -113,6 +113,9 @@ impl Upgrade {
 /// 404 for an unknown path, a 401 with `WWW-Authenticate`, a 3xx with `Location`), then
 /// the connection is closed (§4.2.2: "the server ... MAY ... return an appropriate HTTP
 /// error code").
+///
+/// With [`Options::route`] it is also the answer to a plain HTTP request on the
+/// WebSocket's port: `Reject::new(200).header("Content-Type", "text/html").body(page)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct Reject {
@@ -122,7 +125,9 @@ pub struct Reject {
 }
 
 impl Reject {
-    /// A rejection with `status`, from 300 to 599 (anything else is answered with 500).
+    /// A response with `status`, from 200 to 599 but not 204 or 304 (anything else is
+    /// answered with 500): a 2xx for a plain HTTP answer with [`Options::route`], a 3xx to
+    /// 5xx to refuse.
     pub fn new(status: u16) -> Self {
         Reject {
             status,
@@ -139,7 +144,7 @@ impl Reject {
         self
     }
 
-    /// Sets a `text/plain` body.
+    /// Sets the body: `text/plain` unless a `Content-Type` header field says otherwise.
     pub fn body(mut self, body: impl Into<String>) -> Self {
         self.body = body.into();
         self
@@ -151,7 +156,9 @@ impl Reject {
     }
 
     fn response(&self) -> Result<Vec<u8>, UsageError> {
-        let valid = (300..600).contains(&self.status)
+        let valid = (200..600).contains(&self.status)
+            && self.status != 204
+            && self.status != 304
             && self.headers.iter().all(|(name, value)| {
                 !name.is_empty()
                     && name.bytes().all(is_token_byte)
@@ -173,7 +180,11 @@ impl Reject {
             reason_phrase(self.status),
             self.body.len()
         );
-        if !self.body.is_empty() {
+        let typed = self
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        if !self.body.is_empty() && !typed {
             out.push_str("Content-Type: text/plain; charset=utf-8\r\n");
         }
         for (name, value) in &self.headers {
@@ -192,6 +203,7 @@ fn is_token_byte(b: u8) -> bool {
 
 fn reason_phrase(status: u16) -> &'static str {
     match status {
+        200 => "OK",
         301 => "Moved Permanently",
         302 => "Found",
         303 => "See Other",
@@ -266,13 +278,86 @@ impl Options {
     /// - [`Error::Usage`]: the callback chose a subprotocol the client did not offer, or
     ///   an invalid header field; a 500 was written;
     /// - [`Error::Timeout`] ([`Timeout::Handshake`]); [`Error::Io`].
-    pub async fn accept_with<S, F>(&self, mut stream: S, callback: F) -> Result<WebSocket<S>, Error>
+    pub async fn accept_with<S, F>(&self, stream: S, callback: F) -> Result<WebSocket<S>, Error>
     where
         S: AsyncRead + AsyncWrite + Unpin,
         F: FnOnce(&RequestHead<'_>) -> Result<Upgrade, Reject>,
     {
+        self.serve_head(stream, |head| match head.upgrade() {
+            Ok(request) => decide(&request, callback),
+            Err(error) => (error.response(), Err(Error::Handshake(error))),
+        })
+        .await
+    }
+
+    /// Serves one HTTP request on `stream`, for a server that answers plain HTTP and
+    /// WebSocket on one port: reads the request head (any request, bounded by
+    /// [`handshake_limits`](Options::handshake_limits)), shows it to `route`, and either
+    /// answers it with the [`Reject`] it returns (any status from 200, a page or a 404)
+    /// or, for an [`Upgrade`], checks it as an opening handshake (§4.2.1) and upgrades
+    /// it. The head is parsed once ([`RequestParser::parse_head`]), all within
+    /// [`handshake_timeout`](Options::handshake_timeout).
+    ///
+    /// ```no_run
+    /// # #![allow(dead_code)]
+    /// use rfc6455::tokio::{Options, Reject, Upgrade};
+    ///
+    /// # async fn f(stream: tokio::net::TcpStream) -> Result<(), rfc6455::tokio::Error> {
+    /// let routed = Options::default()
+    ///     .route(stream, |head| match head.path() {
+    ///         "/ws" => Ok(Upgrade::new()),
+    ///         "/" => Err(Reject::new(200).header("Content-Type", "text/html").body("<p>hi</p>")),
+    ///         _ => Err(Reject::new(404)),
+    ///     })
+    ///     .await?;
+    /// if let Some(mut ws) = routed {
+    ///     ws.send("welcome").await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Answered as plain HTTP, the connection is closed afterwards (`Connection: close`):
+    /// one request per connection.
+    ///
+    /// # Errors
+    /// `Ok(None)` when the request was answered as plain HTTP. Otherwise as
+    /// [`accept_with`](Options::accept_with): [`Error::Handshake`] when the head is not
+    /// valid HTTP/1.1 (a 400 or 431 was written) or `route` upgraded a request that is
+    /// not a valid opening handshake (its 400, 405 or 426 was written);
+    /// [`Error::Usage`]; [`Error::Timeout`]; [`Error::Io`].
+    pub async fn route<S, F>(&self, stream: S, route: F) -> Result<Option<WebSocket<S>>, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+        F: FnOnce(&handshake::RequestHead<'_>) -> Result<Upgrade, Reject>,
+    {
+        let routed = self
+            .serve_head(stream, |head| match route(&head) {
+                Ok(upgrade) => match head.upgrade() {
+                    Ok(request) => decide(&request, |_| Ok(upgrade)),
+                    Err(error) => (error.response(), Err(Error::Handshake(error))),
+                },
+                Err(reject) => match reject.response() {
+                    Ok(response) => (response, Err(Error::Rejected(reject.status))),
+                    Err(e) => (internal_error(), Err(Error::Usage(e))),
+                },
+            })
+            .await;
+        match routed {
+            Ok(ws) => Ok(Some(ws)),
+            Err(Error::Rejected(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The server's handshake around `answer`, which turns the parsed head into the
+    /// response to write and the head's length (upgrade) or the error to return.
+    async fn serve_head<S, F>(&self, mut stream: S, answer: F) -> Result<WebSocket<S>, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+        F: FnOnce(handshake::RequestHead<'_>) -> (Vec<u8>, Result<usize, Error>),
+    {
         let deadline = self.handshake_timeout.map(|t| Instant::now() + t);
-        let answered = within(deadline, self.answer(&mut stream, callback)).await;
+        let answered = within(deadline, self.answer(&mut stream, answer)).await;
         match answered {
             None => Err(Error::Timeout(Timeout::Handshake)),
             Some(Err(error)) => Err(error),
@@ -290,14 +375,14 @@ impl Options {
         }
     }
 
-    async fn answer<S, F>(&self, stream: &mut S, callback: F) -> Result<Answered, Error>
+    async fn answer<S, F>(&self, stream: &mut S, answer: F) -> Result<Answered, Error>
     where
         S: AsyncRead + AsyncWrite + Unpin,
-        F: FnOnce(&RequestHead<'_>) -> Result<Upgrade, Reject>,
+        F: FnOnce(handshake::RequestHead<'_>) -> (Vec<u8>, Result<usize, Error>),
     {
         let mut parser = RequestParser::with_limits(self.handshake_limits);
         let mut buf = BytesMut::with_capacity(1024);
-        let mut callback = Some(callback);
+        let mut answer = Some(answer);
         loop {
             if buf.len() == buf.capacity() {
                 buf.reserve(buf.len().max(1024));
@@ -305,13 +390,13 @@ impl Options {
             if stream.read_buf(&mut buf).await? == 0 {
                 return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
             }
-            let (response, outcome) = match parser.parse(&buf) {
+            let (response, outcome) = match parser.parse_head(&buf) {
                 Ok(None) => continue,
-                Ok(Some(request)) => {
-                    let Some(callback) = callback.take() else {
+                Ok(Some(head)) => {
+                    let Some(answer) = answer.take() else {
                         unreachable!("the loop ends with the first complete request")
                     };
-                    decide(&request, callback)
+                    answer(head)
                 }
                 Err(error) => (error.response(), Err(Error::Handshake(error))),
             };
