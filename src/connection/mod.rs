@@ -1536,14 +1536,9 @@ fn lend(what: What, data: &[u8]) -> EventRef<'_> {
 
 /// The bytes a message of `len` bytes takes on the wire when split into frames of at
 /// most `max` bytes (a message extension may change it; this counts it untransformed).
+#[inline]
 fn wire_len(len: usize, max: usize, role: Role) -> usize {
-    let header = |payload: usize| {
-        FrameHeader {
-            mask: role.masks_outgoing().then_some([0; 4]),
-            ..FrameHeader::new(OpCode::Binary, payload as u64)
-        }
-        .encoded_len()
-    };
+    let header = |payload: usize| crate::frame::header_len(payload as u64, role.masks_outgoing());
     let (full, rest) = (len / max, len % max);
     let mut wire = len.saturating_add(full.saturating_mul(header(max)));
     if rest > 0 || len == 0 {
@@ -1568,6 +1563,7 @@ fn with_rsv(header: FrameHeader, rsv: Rsv) -> FrameHeader {
     }
 }
 
+#[inline]
 fn flush_pongs(out: &mut Outgoing, random: &mut Option<Box<dyn RandomSource + Send>>) {
     if out.has_pongs() {
         out.flush_pongs(|| next_mask(random));

@@ -54,8 +54,11 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 pub struct Outgoing {
     /// Whole chunks, in order, ahead of `tail`. None is empty.
     chunks: VecDeque<Bytes>,
-    /// The last bytes queued, where small frames are copied.
-    tail: BytesMut,
+    /// The last bytes queued, where small frames are copied; `tail[tail_start..]` is
+    /// not yet written. A `Vec` rather than a `BytesMut`: once written it is reused from
+    /// its start at no cost.
+    tail: Vec<u8>,
+    tail_start: usize,
     /// Bytes in `chunks` and `tail`.
     len: usize,
     /// Pongs held until the queue is next handed out (§5.5.3).
@@ -108,7 +111,6 @@ impl Outgoing {
                 self.chunks.push_back(chunk.freeze());
             }
             _ => {
-                self.tail.reserve(head_len + data.len());
                 self.tail.extend_from_slice(&head[..head_len]);
                 let start = self.tail.len();
                 self.tail.extend_from_slice(data);
@@ -136,9 +138,13 @@ impl Outgoing {
     /// Moves the tail's bytes into a chunk of their own, so that a shared chunk can
     /// follow them.
     fn seal_tail(&mut self) {
-        if !self.tail.is_empty() {
-            self.chunks.push_back(self.tail.split().freeze());
+        if self.tail.len() > self.tail_start {
+            let tail = core::mem::take(&mut self.tail);
+            self.chunks
+                .push_back(Bytes::from(tail).slice(self.tail_start..));
         }
+        self.tail.clear();
+        self.tail_start = 0;
     }
 
     /// Holds a pong for `ping`'s payload, dropping the oldest held pong beyond `max`
@@ -189,9 +195,10 @@ impl Outgoing {
         for chunk in &self.chunks {
             out.extend_from_slice(chunk);
         }
-        out.extend_from_slice(&self.tail);
+        out.extend_from_slice(&self.tail[self.tail_start..]);
         self.chunks.clear();
         self.tail.clear();
+        self.tail_start = 0;
         self.len = 0;
         self.release();
     }
@@ -199,7 +206,7 @@ impl Outgoing {
     /// Gives back a large tail's memory once it has drained.
     fn release(&mut self) {
         if self.len == 0 && self.tail.capacity() > KEEP_CAPACITY {
-            self.tail = BytesMut::new();
+            self.tail = Vec::new();
         }
     }
 }
@@ -212,7 +219,7 @@ impl Buf for Outgoing {
     fn chunk(&self) -> &[u8] {
         match self.chunks.front() {
             Some(chunk) => chunk,
-            None => &self.tail,
+            None => &self.tail[self.tail_start..],
         }
     }
 
@@ -230,12 +237,13 @@ impl Buf for Outgoing {
                     self.chunks.pop_front();
                 }
             } else {
-                self.tail.advance(cnt);
+                self.tail_start = (self.tail_start + cnt).min(self.tail.len());
                 cnt = 0;
             }
         }
         if self.len == 0 {
             self.tail.clear();
+            self.tail_start = 0;
             self.release();
         }
     }
@@ -247,7 +255,7 @@ impl Buf for Outgoing {
             .chunks
             .iter()
             .map(|c| &c[..])
-            .chain(core::iter::once(&self.tail[..]))
+            .chain(core::iter::once(&self.tail[self.tail_start..]))
             .filter(|c| !c.is_empty());
         for (slot, part) in dst.iter_mut().zip(parts) {
             *slot = std::io::IoSlice::new(part);

@@ -64,12 +64,7 @@ impl FrameHeader {
     /// length, plus 4 for a masking key.
     #[must_use]
     pub const fn encoded_len(&self) -> usize {
-        let len = match self.payload_len {
-            0..=125 => 2,
-            126..=0xFFFF => 4,
-            _ => 10,
-        };
-        if self.mask.is_some() { len + 4 } else { len }
+        header_len(self.payload_len, self.mask.is_some())
     }
 
     /// Writes the header into `out` with the length in its minimal encoding (§5.2: "the
@@ -147,6 +142,18 @@ impl Frame {
 
 /// Appends a frame with `header` (its `payload_len` replaced by `payload.len()`) and
 /// `payload` to `out`, masking the copy of the payload in `out` if `header.mask` is set.
+/// The length of a header for a payload of `payload_len` bytes (§5.2): 2, plus 2 or 8
+/// for an extended length, plus 4 for a masking key (§5.3).
+#[inline]
+pub(crate) const fn header_len(payload_len: u64, masked: bool) -> usize {
+    let len = match payload_len {
+        0..=125 => 2,
+        126..=0xFFFF => 4,
+        _ => 10,
+    };
+    if masked { len + 4 } else { len }
+}
+
 pub(crate) fn encode_frame(header: &FrameHeader, payload: &[u8], out: &mut Vec<u8>) {
     let header = FrameHeader {
         payload_len: payload.len() as u64,
