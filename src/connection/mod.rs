@@ -893,14 +893,20 @@ impl Connection {
                 .reserve(len.saturating_mul(4).min(limit).max(len));
         }
         self.joined.extend_from_slice(payload);
+        Ok(self.joined_part(kind, fin, frame_len))
+    }
+
+    /// After a frame of a message whose payload is gathered in `joined`: the whole
+    /// message at its last frame, otherwise nothing (the frame is consumed).
+    fn joined_part(&mut self, kind: MessageKind, fin: bool, frame_len: usize) -> Ready {
         if fin {
-            Ok(Ready::Joined {
+            Ready::Joined {
                 what: What::Message(kind),
                 frame_len,
-            })
+            }
         } else {
             self.rx.advance(frame_len);
-            Ok(Ready::Nothing)
+            Ready::Nothing
         }
     }
 
@@ -949,15 +955,7 @@ impl Connection {
                 frame_len,
             });
         }
-        if fin {
-            Ok(Ready::Joined {
-                what: What::Message(kind),
-                frame_len,
-            })
-        } else {
-            self.rx.advance(frame_len);
-            Ok(Ready::Nothing)
-        }
+        Ok(self.joined_part(kind, fin, frame_len))
     }
 
     /// Hands out an event with owned payloads, consuming its frame.
