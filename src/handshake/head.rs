@@ -201,6 +201,31 @@ const fn first_flagged(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
+/// Whether `s` is visible ASCII or SP (0x20 to 0x7e), a word at a time: the last word
+/// overlaps the one before it rather than leaving a tail.
+pub(crate) fn is_printable(s: &[u8]) -> bool {
+    // A byte outside 0x20..=0x7e is flagged by `value_stops` (below 0x20, or 0x7f to
+    // 0xfe) or has its high bit set (0xff); bytes inside it raise no flag at all.
+    let bad = |chunk: &[u8]| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let x = word(bytes);
+        (value_stops(x) | x) & HIGHS
+    };
+    match s.len() {
+        0 => false,
+        1..8 => s
+            .iter()
+            .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b)),
+        len => {
+            let tail = s.get(len - 8..).map_or(HIGHS, bad);
+            s.chunks_exact(8)
+                .fold(tail, |found, chunk| found | bad(chunk))
+                == 0
+        }
+    }
+}
+
 /// The position of the first `\n` in `hay`.
 fn find_lf(hay: &[u8]) -> Option<usize> {
     const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
@@ -986,6 +1011,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn is_printable_matches_naive_check() {
+        let naive = |s: &[u8]| !s.is_empty() && s.iter().all(|b| (b' '..=b'~').contains(b));
+        for len in 0..24 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = alloc::vec![b'a'; len];
+                    s[at] = b;
+                    assert_eq!(is_printable(&s), naive(&s), "{s:?}");
+                }
+            }
+            assert_eq!(is_printable(&alloc::vec![b'~'; len]), len > 0);
         }
     }
 

@@ -9,7 +9,7 @@ use super::accept::{AcceptKey, accept_key, is_valid_key};
 use super::ext::{self, Extension, ValueList};
 use super::head::{
     FieldVisitor, HeadKind, HeadParser, HeadText, Header, Value, eq_lowercase, find_header,
-    is_token, is_value, list_has_token, parse_http_version, trim_ows,
+    is_printable, is_token, is_value, list_has_token, parse_http_version, trim_ows,
 };
 use crate::{HandshakeError, HandshakeLimits, UsageError};
 
@@ -806,13 +806,11 @@ impl<'a> RequestCheck<'a> {
 
 /// `value` as text if it is non-empty visible ASCII, spaces allowed.
 fn printable(value: Value<'_>) -> Option<&str> {
-    // Branch-free over the value: these are short and almost always valid.
-    let ascii = !value.bytes.is_empty()
-        && value
-            .bytes
-            .iter()
-            .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b));
-    if ascii { value.text() } else { None }
+    if is_printable(value.bytes) {
+        value.text()
+    } else {
+        None
+    }
 }
 
 /// The WebSocket header fields of a valid opening request (§4.2.1), from
