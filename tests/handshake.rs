@@ -1048,6 +1048,40 @@ fn byte_at_a_time_equals_whole() {
     }
 }
 
+/// A head that arrives whole is parsed in one pass whose names become text from one
+/// UTF-8 check of at most 2 KiB at a time; heads longer than that, obs-text values before
+/// other fields, and bytes after the head must give what a byte-at-a-time parse gives,
+/// and a second call after completion the same head again.
+#[test]
+fn one_call_parse_equals_split_parse_past_text_checks() {
+    let long = "x".repeat(1500);
+    let mut inputs = vec![
+        request_with(&format!(
+            "X-Long-A: {long}\r\nX-Long-B: {long}\r\nX-After: 1\r\n"
+        )),
+        request_with("X-Obs: caf\u{e9}\r\nX-Raw: \u{ff}\r\nX-After: 2\r\n")
+            .into_iter()
+            .map(|b| if b == 0xc3 { 0xe9 } else { b })
+            .collect(),
+    ];
+    // A name that straddles the 2 KiB mark.
+    let pad = "p".repeat(2048 - 40);
+    inputs.push(request_with(&format!(
+        "X-Pad: {pad}\r\nX-Straddling-Name: v\r\n"
+    )));
+    for bytes in inputs {
+        let whole = outcome(RequestParser::new().parse(&bytes));
+        assert!(matches!(whole, Outcome::Complete { .. }), "{whole:?}");
+        assert_eq!(feed_bytewise(&bytes, HandshakeLimits::DEFAULT), whole);
+        let mut with_frames = bytes.clone();
+        with_frames.extend_from_slice(&[0x81, 0x85, 0xff, 0xfe, 0x00, 0xc3]);
+        assert_eq!(outcome(RequestParser::new().parse(&with_frames)), whole);
+        let mut parser = RequestParser::new();
+        assert_eq!(outcome(parser.parse(&bytes)), whole);
+        assert_eq!(outcome(parser.parse(&bytes)), whole);
+    }
+}
+
 /// Runs `f` on another thread and fails if it takes longer than `secs`: a parser that
 /// rescanned its input on every call would take hours on the heads below, a linear one
 /// takes well under a second.

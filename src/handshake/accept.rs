@@ -1,28 +1,38 @@
 //! `Sec-WebSocket-Accept` (§1.3, §4.2.2 step 5.4).
 
-use alloc::string::String;
-
 use sha1::{Digest as _, Sha1};
 
 /// The GUID appended to the key before hashing (§1.3, §4.2.2 step 5.4).
 pub(crate) const WEBSOCKET_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// A `Sec-WebSocket-Accept` value: base64 of a 20-byte SHA-1 digest, always 28 ASCII
-/// characters.
+/// characters, held inline (no allocation).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct AcceptKey(String);
+pub struct AcceptKey {
+    /// INVARIANT: every byte is from the base64 alphabet or `=` (ASCII, so UTF-8): the
+    /// only constructor is [`encode_digest`].
+    base64: [u8; 28],
+}
 
 impl AcceptKey {
     /// The value as text.
     #[must_use]
+    // Not `unwrap_or_default`: this is no fallback for text that might not be UTF-8.
+    #[allow(clippy::manual_unwrap_or_default)]
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Checked, and cannot fail: the bytes are ASCII (the invariant), which the check
+        // confirms over 28 bytes rather than taking on trust. The `Err` arm is
+        // unreachable (no such key is ever constructed); it has no panic path.
+        match core::str::from_utf8(&self.base64) {
+            Ok(text) => text,
+            Err(_) => "",
+        }
     }
 
     /// The value as bytes (28 of them).
     #[must_use]
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
+    pub const fn as_bytes(&self) -> &[u8] {
+        &self.base64
     }
 }
 
@@ -46,7 +56,7 @@ impl AsRef<str> for AcceptKey {
 
 impl AsRef<[u8]> for AcceptKey {
     fn as_ref(&self) -> &[u8] {
-        self.0.as_bytes()
+        &self.base64
     }
 }
 
@@ -68,27 +78,26 @@ pub fn accept_key(key: &[u8]) -> AcceptKey {
     let mut sha = Sha1::new();
     sha.update(key);
     sha.update(WEBSOCKET_GUID);
-    AcceptKey(encode_digest(&sha.finalize().into()))
+    encode_digest(&sha.finalize().into())
 }
 
 /// Base64 (RFC 4648 §4, with padding) of a SHA-1 digest: seven groups of three bytes,
 /// the last one short by a byte, make 27 characters and a `=`. Written out for the fixed
 /// size rather than through the `base64` engine, whose general loop costs more than the
-/// encoding itself here. Pushes `char`s from the alphabet, so the text needs no check.
-fn encode_digest(digest: &[u8; 20]) -> String {
+/// encoding itself here. Writes only bytes of the alphabet and `=`, into a fixed array.
+fn encode_digest(digest: &[u8; 20]) -> AcceptKey {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut padded = [0u8; 21];
     padded[..20].copy_from_slice(digest);
-    let mut out = String::with_capacity(28);
-    for group in padded.chunks_exact(3) {
+    let mut base64 = [0u8; 28];
+    for (group, chars) in padded.chunks_exact(3).zip(base64.chunks_exact_mut(4)) {
         let bits = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
-        for i in 0..4 {
-            out.push(char::from(ALPHABET[(bits >> (18 - 6 * i) & 63) as usize]));
+        for (i, c) in chars.iter_mut().enumerate() {
+            *c = ALPHABET[(bits >> (18 - 6 * i) & 63) as usize];
         }
     }
-    out.pop();
-    out.push('=');
-    out
+    base64[27] = b'=';
+    AcceptKey { base64 }
 }
 
 /// Whether `key` is base64 (RFC 4648 §4, with padding) of exactly 16 bytes (§4.2.1 item
@@ -145,10 +154,18 @@ mod tests {
             base64::engine::general_purpose::STANDARD
                 .encode_slice(digest, &mut expected)
                 .unwrap();
-            assert_eq!(encode_digest(&digest).as_bytes(), expected, "{digest:?}");
+            let key = encode_digest(&digest);
+            assert_eq!(key.as_bytes(), expected, "{digest:?}");
+            assert_eq!(key.as_str().as_bytes(), expected, "{digest:?}");
         }
-        assert_eq!(encode_digest(&[0xff; 20]), "//////////////////////////8=");
-        assert_eq!(encode_digest(&[0; 20]), "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        assert_eq!(
+            encode_digest(&[0xff; 20]).as_str(),
+            "//////////////////////////8="
+        );
+        assert_eq!(
+            encode_digest(&[0; 20]).as_str(),
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAA="
+        );
     }
 
     #[test]

@@ -201,6 +201,31 @@ const fn first_flagged(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
+/// Whether `s` is visible ASCII or SP (0x20 to 0x7e), a word at a time: the last word
+/// overlaps the one before it rather than leaving a tail.
+pub(crate) fn is_printable(s: &[u8]) -> bool {
+    // A byte outside 0x20..=0x7e is flagged by `value_stops` (below 0x20, or 0x7f to
+    // 0xfe) or has its high bit set (0xff); bytes inside it raise no flag at all.
+    let bad = |chunk: &[u8]| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let x = word(bytes);
+        (value_stops(x) | x) & HIGHS
+    };
+    match s.len() {
+        0 => false,
+        1..8 => s
+            .iter()
+            .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b)),
+        len => {
+            let tail = s.get(len - 8..).map_or(HIGHS, bad);
+            s.chunks_exact(8)
+                .fold(tail, |found, chunk| found | bad(chunk))
+                == 0
+        }
+    }
+}
+
 /// The position of the first `\n` in `hay`.
 fn find_lf(hay: &[u8]) -> Option<usize> {
     const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
@@ -291,6 +316,13 @@ pub(crate) fn parse_http_version(v: &[u8]) -> Option<(u8, u8)> {
     }
 }
 
+/// What a role gathers from the header fields it looks for, shown each one by a
+/// [`HeadParser`] as it is parsed.
+pub(crate) trait FieldVisitor<'b, F> {
+    /// Records one header field; `value` is trimmed.
+    fn visit(&mut self, field: F, value: Value<'b>);
+}
+
 /// What kind of head a [`HeadParser`] reads: a request or a response.
 pub(crate) trait HeadKind {
     /// The start line, as offsets into it (it starts the head, so into the head).
@@ -332,12 +364,14 @@ enum Step {
 /// The one HTTP/1.1 head parser (RFC 9112 §2-§5), for requests and responses: resumable,
 /// bounded and linear, each line parsed once.
 ///
-/// The caller passes the bytes received so far, each call extending the last; lines are
-/// parsed as soon as they are complete, and recorded as offsets. Parsing is linear however
-/// the bytes arrive (tungstenite's CVE-2023-43669 rescanned from the start on every call):
-/// a line found incomplete is searched for its end from where the last search stopped,
-/// then parsed once. A head that arrives whole is parsed in a single pass. The parser
-/// never looks past [`HandshakeLimits::max_head_size`] and refuses a header line past
+/// The caller passes the bytes received so far, each call extending the last. A head
+/// that arrives whole in the first call (the usual case) is parsed in a single pass that
+/// builds the header list and shows the role its fields as it goes. Otherwise the lines
+/// complete so far are kept as offsets, and later calls parse each line as soon as it is
+/// complete. Parsing is linear however the bytes arrive (tungstenite's CVE-2023-43669
+/// rescanned from the start on every call): a line found incomplete is searched for its
+/// end from where the last search stopped, then parsed once. The parser never looks past
+/// [`HandshakeLimits::max_head_size`] and refuses a header line past
 /// [`HandshakeLimits::max_headers`] as soon as that line is complete.
 ///
 /// Errors come in the order of the lines: a bare LF, too many headers, then what is wrong
@@ -347,7 +381,8 @@ pub(crate) struct HeadParser<K: HeadKind> {
     /// The start of the first line not yet parsed.
     /// INVARIANT: `pos <= searched <= max_head_size`.
     pos: usize,
-    /// Bytes before `searched` hold no LF after `pos`.
+    /// Bytes before `searched` hold no LF after `pos`. Zero until a call has kept lines
+    /// for the next, so that a parser whose head completed in one call starts afresh.
     searched: usize,
     start: Option<K::StartLine>,
     headers: Vec<RawHeader<K::Field>>,
@@ -366,21 +401,105 @@ impl<K: HeadKind> HeadParser<K> {
         }
     }
 
+    /// Parses the head in `buf`, all the bytes received so far: `None` until it is
+    /// complete, then its start line and header fields, each field the role looks for
+    /// shown to `visit`. A `buf` shorter than the bytes already searched starts the parse
+    /// over; once complete, later calls return the head again.
+    #[inline]
+    pub(crate) fn parse<'b>(
+        &mut self,
+        buf: &'b [u8],
+        limits: &HandshakeLimits,
+        visit: &mut impl FieldVisitor<'b, K::Field>,
+    ) -> Result<Option<ParsedHead<'b, K>>, HandshakeError> {
+        if buf.len() < self.searched {
+            *self = Self::new();
+        }
+        if self.searched == 0 {
+            return self.parse_fresh(buf, limits, visit);
+        }
+        if self.advance(buf, limits)?.is_none() {
+            return Ok(None);
+        }
+        self.finish(buf, visit)
+    }
+
+    /// The first call (or one after a head that completed in one call): one pass over
+    /// the lines that builds the header list directly. If the head is not complete, what
+    /// was parsed is kept as offsets and the parse goes on in [`HeadParser::advance`].
+    fn parse_fresh<'b>(
+        &mut self,
+        buf: &'b [u8],
+        limits: &HandshakeLimits,
+        visit: &mut impl FieldVisitor<'b, K::Field>,
+    ) -> Result<Option<ParsedHead<'b, K>>, HandshakeError> {
+        let window = &buf[..buf.len().min(limits.max_head_size)];
+        let Some((start, pos)) = Self::start_line(window)? else {
+            self.searched = window.len();
+            return Self::incomplete(buf, limits);
+        };
+        let first = TextChunk::check(window, 0);
+        let mut lines = Direct {
+            window,
+            text: first,
+            headers: Vec::with_capacity(16),
+            visit,
+        };
+        let pos = match direct_lines::<K, _>(&mut lines, pos, limits.max_headers)? {
+            Ok(end) => {
+                let head = window.get(..end).ok_or(HandshakeError::InvalidHeaderName)?;
+                return Ok(Some(ParsedHead {
+                    start,
+                    headers: lines.headers,
+                    text: HeadText::with_prefix(head, first.text),
+                    len: end,
+                }));
+            }
+            Err(incomplete_at) => incomplete_at,
+        };
+        // Keep the lines parsed, as offsets into the buffer, for the calls that extend it.
+        let base = window.as_ptr().addr();
+        let offset = |part: &[u8]| part.as_ptr().addr().checked_sub(base);
+        self.headers = lines
+            .headers
+            .iter()
+            .map(|h| {
+                let name = h.name.as_bytes();
+                let (Some(name_start), Some(value_start)) = (offset(name), offset(h.value)) else {
+                    return Err(HandshakeError::InvalidHeaderName);
+                };
+                Ok(RawHeader {
+                    name_start,
+                    name_len: name.len(),
+                    value_start,
+                    value_end: value_start + h.value.len(),
+                    field: K::field(name),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        self.start = Some(start);
+        self.pos = pos;
+        self.searched = window.len();
+        Self::incomplete(buf, limits)
+    }
+
+    /// The answer for a head not complete in `buf`.
+    fn incomplete<T>(buf: &[u8], limits: &HandshakeLimits) -> Result<Option<T>, HandshakeError> {
+        if buf.len() >= limits.max_head_size {
+            return Err(HandshakeError::HeadTooLarge {
+                max: limits.max_head_size,
+            });
+        }
+        Ok(None)
+    }
+
     /// Parses the lines of `buf` not parsed yet. Returns the length of the head (through
-    /// the final CRLF) once complete; later calls return it again. A `buf` shorter than
-    /// the bytes already searched starts the parse over.
-    pub(crate) fn advance(
+    /// the final CRLF) once complete; later calls return it again.
+    fn advance(
         &mut self,
         buf: &[u8],
         limits: &HandshakeLimits,
     ) -> Result<Option<usize>, HandshakeError> {
-        if buf.len() < self.searched {
-            self.pos = 0;
-            self.searched = 0;
-            self.start = None;
-            self.headers.clear();
-            self.end = None;
-        }
         if let Some(end) = self.end {
             return Ok(Some(end));
         }
@@ -393,9 +512,15 @@ impl<K: HeadKind> HeadParser<K> {
             }
             let rest = &window[self.pos..];
             let step = if self.start.is_none() {
-                self.start_line(rest)?
+                match Self::start_line(rest)? {
+                    Some((start, len)) => {
+                        self.start = Some(start);
+                        Step::Line(len)
+                    }
+                    None => Step::Incomplete,
+                }
             } else {
-                self.header_line(rest, self.pos, limits.max_headers)?
+                header_line::<K, _>(&mut self.headers, rest, self.pos, limits.max_headers)?
             };
             match step {
                 Step::Line(len) => {
@@ -414,99 +539,30 @@ impl<K: HeadKind> HeadParser<K> {
                 }
             }
         }
-        if buf.len() >= limits.max_head_size {
-            return Err(HandshakeError::HeadTooLarge {
-                max: limits.max_head_size,
-            });
-        }
-        Ok(None)
+        Self::incomplete(buf, limits)
     }
 
-    fn start_line(&mut self, rest: &[u8]) -> Result<Step, HandshakeError> {
+    /// The start line at the start of `rest` and its length with the CRLF, or `None` if
+    /// not complete.
+    fn start_line(rest: &[u8]) -> Result<Option<(K::StartLine, usize)>, HandshakeError> {
         let Some(lf) = find_lf(rest) else {
-            return Ok(Step::Incomplete);
+            return Ok(None);
         };
         // RFC 9112 §2.2: lines end in CRLF. We refuse a bare LF rather than guess.
         let [line @ .., b'\r'] = &rest[..lf] else {
             return Err(HandshakeError::BareLineFeed);
         };
         // An empty first line goes to the start-line parser too, which refuses it.
-        self.start = Some(K::start_line(line)?);
-        Ok(Step::Line(lf + 1))
+        Ok(Some((K::start_line(line)?, lf + 1)))
     }
 
-    /// Parses the header line (or final empty line) at the start of `rest`, which is at
-    /// `at` in the head, in one pass when it is whole and valid.
-    #[inline]
-    fn header_line(
-        &mut self,
-        rest: &[u8],
-        at: usize,
-        max_headers: usize,
-    ) -> Result<Step, HandshakeError> {
-        if let [b'\r', b'\n', ..] = rest {
-            return Ok(Step::End);
-        }
-        match parse_header_line::<K>(rest) {
-            Ok(header) if self.headers.len() < max_headers => {
-                let len = header.value_start + header.line_rest;
-                self.push(header, at);
-                Ok(Step::Line(len))
-            }
-            // Any other outcome (a line not complete yet, too many headers, a malformed
-            // line) is settled on the line alone.
-            _ => self.settle_line(rest, at, max_headers),
-        }
-    }
-
-    /// The canonical answer for the line at the start of `rest`: incomplete until its LF
-    /// arrives; then a bare LF, too many headers, or the line's own error, in that order.
-    #[cold]
-    #[inline(never)]
-    fn settle_line(
-        &mut self,
-        rest: &[u8],
-        at: usize,
-        max_headers: usize,
-    ) -> Result<Step, HandshakeError> {
-        let Some(lf) = find_lf(rest) else {
-            return Ok(Step::Incomplete);
-        };
-        if lf == 0 || rest[lf - 1] != b'\r' {
-            return Err(HandshakeError::BareLineFeed);
-        }
-        if lf == 1 {
-            return Ok(Step::End);
-        }
-        if self.headers.len() >= max_headers {
-            return Err(HandshakeError::TooManyHeaders { max: max_headers });
-        }
-        let header = parse_header_line::<K>(&rest[..=lf])?;
-        self.push(header, at);
-        Ok(Step::Line(lf + 1))
-    }
-
-    fn push(&mut self, line: HeaderLine<K::Field>, at: usize) {
-        if self.headers.capacity() == 0 {
-            // Enough for most heads (browsers send 10 to 20 fields): one allocation.
-            self.headers.reserve(16);
-        }
-        self.headers.push(RawHeader {
-            name_start: at,
-            name_len: line.name_len,
-            value_start: at + line.value_start,
-            value_end: at + line.value_end,
-            field: line.field,
-        });
-    }
-
-    /// The parsed head in `buf` (the buffer of the call that completed it, or one
-    /// extending it): its start line and header fields, each field the role looks for
-    /// shown to `visit`. `None` if the head is not complete.
-    pub(crate) fn finish<'b>(
+    /// The head completed by [`HeadParser::advance`] in `buf` (the buffer of the call
+    /// that completed it, or one extending it), each field the role looks for shown to
+    /// `visit`.
+    fn finish<'b>(
         &self,
         buf: &'b [u8],
-        mut visit: impl FnMut(K::Field, Value<'b>),
+        visit: &mut impl FieldVisitor<'b, K::Field>,
     ) -> Result<Option<ParsedHead<'b, K>>, HandshakeError> {
         let (Some(start), Some(end)) = (self.start, self.end) else {
             return Ok(None);
@@ -525,7 +581,7 @@ impl<K: HeadKind> HeadParser<K> {
                 .ok_or(HandshakeError::InvalidHeaderValue)?;
             headers.push(Header { name, value });
             if let Some(field) = raw.field {
-                visit(
+                visit.visit(
                     field,
                     Value {
                         bytes: value,
@@ -538,15 +594,233 @@ impl<K: HeadKind> HeadParser<K> {
             start,
             headers,
             text,
+            len: end,
         }))
     }
 }
 
-/// A complete head from [`HeadParser::finish`].
+/// Where a [`HeadParser`] puts the header lines it parses.
+trait Lines<F> {
+    /// How many lines so far.
+    fn count(&self) -> usize;
+    /// Records the line parsed at `at` in the head.
+    fn push(&mut self, line: HeaderLine<F>, at: usize) -> Result<(), HandshakeError>;
+}
+
+/// The header lines of a head parsed in one call, from `pos` in `lines.window`: `Ok`
+/// with the length of the head at its final empty line, `Err` with the start of the first
+/// line not complete yet. One tight loop over the lines; anything unusual goes to
+/// [`settle_line`].
+// Kept out of line, with the line parser and the push inlined into it: one loop that
+// keeps its registers.
+#[inline(never)]
+fn direct_lines<'b, K: HeadKind, V: FieldVisitor<'b, K::Field>>(
+    lines: &mut Direct<'b, '_, V>,
+    mut pos: usize,
+    max_headers: usize,
+) -> Result<Result<usize, usize>, HandshakeError> {
+    let window = lines.window;
+    let mut rest = window.get(pos..).ok_or(HandshakeError::InvalidHeaderName)?;
+    loop {
+        if let [b'\r', b'\n', ..] = rest {
+            return Ok(Ok(pos + 2));
+        }
+        let len = match parse_header_line::<K>(rest) {
+            Ok(line) if lines.headers.len() < max_headers => {
+                lines.push_line(line, pos)?;
+                line.value_start + line.line_rest
+            }
+            _ => match settle_line::<K, _>(lines, rest, pos, max_headers)? {
+                Step::Line(len) => len,
+                Step::End => return Ok(Ok(pos + 2)),
+                Step::Incomplete => return Ok(Err(pos)),
+            },
+        };
+        pos += len;
+        rest = rest.get(len..).ok_or(HandshakeError::InvalidHeaderName)?;
+    }
+}
+
+/// Lines kept as offsets, across calls.
+impl<F> Lines<F> for Vec<RawHeader<F>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn push(&mut self, line: HeaderLine<F>, at: usize) -> Result<(), HandshakeError> {
+        if self.capacity() == 0 {
+            // Enough for most heads (browsers send 10 to 20 fields): one allocation.
+            self.reserve(16);
+        }
+        Vec::push(
+            self,
+            RawHeader {
+                name_start: at,
+                name_len: line.name_len,
+                value_start: at + line.value_start,
+                value_end: at + line.value_end,
+                field: line.field,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Lines of a head parsed in one call: built into [`Header`]s at once, with the fields
+/// the role looks for shown to `visit` as they come.
+struct Direct<'b, 'v, V> {
+    window: &'b [u8],
+    text: TextChunk<'b>,
+    headers: Vec<Header<'b>>,
+    visit: &'v mut V,
+}
+
+impl<'b, F, V: FieldVisitor<'b, F>> Lines<F> for Direct<'b, '_, V> {
+    fn count(&self) -> usize {
+        self.headers.len()
+    }
+
+    fn push(&mut self, line: HeaderLine<F>, at: usize) -> Result<(), HandshakeError> {
+        self.push_line(line, at)
+    }
+}
+
+impl<'b, V> Direct<'b, '_, V> {
+    #[allow(clippy::inline_always)] // Measured: out of line, the header loop pays a call per line.
+    #[inline(always)]
+    fn push_line<F>(&mut self, line: HeaderLine<F>, at: usize) -> Result<(), HandshakeError>
+    where
+        V: FieldVisitor<'b, F>,
+    {
+        let name_end = at + line.name_len;
+        let name = if let Some(name) = self.text.get(at, name_end) {
+            name
+        } else {
+            // Past the checked stretch (a long head, or obs-text before): check on from
+            // this line. A token is ASCII, so this cannot fail on the bytes parsed.
+            self.text = TextChunk::check(self.window, at);
+            self.text
+                .get(at, name_end)
+                .ok_or(HandshakeError::InvalidHeaderName)?
+        };
+        let (value_start, value_end) = (at + line.value_start, at + line.value_end);
+        let value = self
+            .window
+            .get(value_start..value_end)
+            .ok_or(HandshakeError::InvalidHeaderValue)?;
+        if let Some(field) = line.field {
+            self.visit.visit(
+                field,
+                Value {
+                    bytes: value,
+                    text: self.text.get(value_start, value_end),
+                },
+            );
+        }
+        self.headers.push(Header { name, value });
+        Ok(())
+    }
+}
+
+/// How many bytes a [`TextChunk`] checks at most: most heads, so that one check covers
+/// the head, while the bytes after a head (a body, frames) cost at most this much.
+const TEXT_CHUNK: usize = 2048;
+
+/// The longest UTF-8 prefix of up to [`TEXT_CHUNK`] bytes of a head, from a line start,
+/// checked once: names and values inside it become text by slicing it.
+#[derive(Clone, Copy)]
+struct TextChunk<'b> {
+    at: usize,
+    text: &'b str,
+}
+
+impl<'b> TextChunk<'b> {
+    fn check(window: &'b [u8], at: usize) -> Self {
+        let end = window.len().min(at.saturating_add(TEXT_CHUNK));
+        let text = window.get(at..end).map_or("", utf8_prefix);
+        TextChunk { at, text }
+    }
+
+    /// The bytes `start..end` of the head as text, if inside the chunk.
+    #[inline]
+    fn get(&self, start: usize, end: usize) -> Option<&'b str> {
+        self.text
+            .get(start.checked_sub(self.at)?..end.checked_sub(self.at)?)
+    }
+}
+
+/// The longest prefix of `bytes` that is UTF-8: all of it, unless `bytes` holds
+/// `obs-text` or ends inside a character.
+fn utf8_prefix(bytes: &[u8]) -> &str {
+    match core::str::from_utf8(bytes) {
+        Ok(text) => text,
+        // The bytes before the first invalid one; an empty prefix if even that failed,
+        // which only costs the pieces a check of their own.
+        Err(e) => match bytes.get(..e.valid_up_to()).map(core::str::from_utf8) {
+            Some(Ok(valid)) => valid,
+            _ => "",
+        },
+    }
+}
+
+/// Parses the header line (or final empty line) at the start of `rest`, which is at `at`
+/// in the head, in one pass when it is whole and valid, into `lines`.
+#[inline]
+fn header_line<K: HeadKind, L: Lines<K::Field>>(
+    lines: &mut L,
+    rest: &[u8],
+    at: usize,
+    max_headers: usize,
+) -> Result<Step, HandshakeError> {
+    if let [b'\r', b'\n', ..] = rest {
+        return Ok(Step::End);
+    }
+    match parse_header_line::<K>(rest) {
+        Ok(header) if lines.count() < max_headers => {
+            let len = header.value_start + header.line_rest;
+            lines.push(header, at)?;
+            Ok(Step::Line(len))
+        }
+        // Any other outcome (a line not complete yet, too many headers, a malformed
+        // line) is settled on the line alone.
+        _ => settle_line::<K, L>(lines, rest, at, max_headers),
+    }
+}
+
+/// The canonical answer for the line at the start of `rest`: incomplete until its LF
+/// arrives; then a bare LF, too many headers, or the line's own error, in that order.
+#[cold]
+#[inline(never)]
+fn settle_line<K: HeadKind, L: Lines<K::Field>>(
+    lines: &mut L,
+    rest: &[u8],
+    at: usize,
+    max_headers: usize,
+) -> Result<Step, HandshakeError> {
+    let Some(lf) = find_lf(rest) else {
+        return Ok(Step::Incomplete);
+    };
+    if lf == 0 || rest[lf - 1] != b'\r' {
+        return Err(HandshakeError::BareLineFeed);
+    }
+    if lf == 1 {
+        return Ok(Step::End);
+    }
+    if lines.count() >= max_headers {
+        return Err(HandshakeError::TooManyHeaders { max: max_headers });
+    }
+    let header = parse_header_line::<K>(&rest[..=lf])?;
+    lines.push(header, at)?;
+    Ok(Step::Line(lf + 1))
+}
+
+/// A complete head from [`HeadParser::parse`].
 pub(crate) struct ParsedHead<'b, K: HeadKind> {
     pub(crate) start: K::StartLine,
     pub(crate) headers: Vec<Header<'b>>,
     pub(crate) text: HeadText<'b>,
+    /// The bytes the head took, final CRLF included.
+    pub(crate) len: usize,
 }
 
 /// A head's bytes with the longest prefix that is UTF-8 (all of it, unless a field
@@ -560,15 +834,15 @@ pub(crate) struct HeadText<'b> {
 
 impl<'b> HeadText<'b> {
     fn new(bytes: &'b [u8]) -> Self {
-        let text = match core::str::from_utf8(bytes) {
-            Ok(text) => text,
-            // The bytes before the first invalid one; an empty prefix if even that
-            // failed, which only costs the pieces a check of their own.
-            Err(e) => bytes
-                .get(..e.valid_up_to())
-                .and_then(|valid| core::str::from_utf8(valid).ok())
-                .unwrap_or(""),
-        };
+        HeadText {
+            bytes,
+            text: utf8_prefix(bytes),
+        }
+    }
+
+    /// `bytes` with `text`, a UTF-8 prefix of them (or of bytes extending them) checked
+    /// already.
+    const fn with_prefix(bytes: &'b [u8], text: &'b str) -> Self {
         HeadText { bytes, text }
     }
 
@@ -617,7 +891,8 @@ struct HeaderLine<F> {
 /// Parses the header line at the start of `rest` (RFC 9112 §5): `field-name ":" OWS
 /// field-value OWS CRLF`, in one pass. `rest` may hold more lines after it; an error
 /// may also mean that the line is not complete, which the caller settles.
-#[inline]
+#[allow(clippy::inline_always)] // Measured: out of line, the header loop pays a call per line.
+#[inline(always)]
 fn parse_header_line<K: HeadKind>(rest: &[u8]) -> Result<HeaderLine<K::Field>, HandshakeError> {
     // RFC 9112 §5.2: obs-fold; "a server that receives an obs-fold in a request message
     // ... MUST either reject the message by sending a 400 (Bad Request) ... or replace
@@ -635,6 +910,10 @@ fn parse_header_line<K: HeadKind>(rest: &[u8]) -> Result<HeaderLine<K::Field>, H
         return Err(HandshakeError::InvalidHeaderName);
     }
     let mut i = name_len + 1;
+    // Usually a single SP.
+    if rest.get(i) == Some(&b' ') {
+        i += 1;
+    }
     while let Some(b' ' | b'\t') = rest.get(i) {
         i += 1;
     }
@@ -732,6 +1011,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn is_printable_matches_naive_check() {
+        let naive = |s: &[u8]| !s.is_empty() && s.iter().all(|b| (b' '..=b'~').contains(b));
+        for len in 0..24 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = alloc::vec![b'a'; len];
+                    s[at] = b;
+                    assert_eq!(is_printable(&s), naive(&s), "{s:?}");
+                }
+            }
+            assert_eq!(is_printable(&alloc::vec![b'~'; len]), len > 0);
         }
     }
 

@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 use super::accept::{AcceptKey, accept_key, is_valid_key};
 use super::ext::{self, Extension, ValueList};
 use super::head::{
-    HeadKind, HeadParser, HeadText, Header, Value, eq_lowercase, find_header, is_token, is_value,
-    list_has_token, parse_http_version, trim_ows,
+    FieldVisitor, HeadKind, HeadParser, HeadText, Header, Value, eq_lowercase, find_header,
+    is_printable, is_token, is_value, list_has_token, parse_http_version, trim_ows,
 };
 use crate::{HandshakeError, HandshakeLimits, UsageError};
 
@@ -135,14 +135,11 @@ impl RequestParser {
         &mut self,
         buf: &'b [u8],
     ) -> Result<Option<RequestHead<'b>>, HandshakeError> {
-        let Some(consumed) = self.head.advance(buf, &self.limits)? else {
-            return Ok(None);
-        };
         let mut fields = RequestCheck::default();
-        let Some(head) = self.head.finish(buf, |f, v| fields.visit(f, v))? else {
+        let Some(head) = self.head.parse(buf, &self.limits, &mut fields)? else {
             return Ok(None);
         };
-        RequestHead::new(head.text, head.start, head.headers, fields, consumed).map(Some)
+        RequestHead::new(head.text, head.start, head.headers, fields, head.len).map(Some)
     }
 
     /// The limits in use.
@@ -164,7 +161,8 @@ impl HeadKind for RequestKind {
         RequestLine::parse(line)
     }
 
-    #[inline]
+    #[allow(clippy::inline_always)] // Measured: out of line, the header loop pays a call per line.
+    #[inline(always)]
     fn field(name: &[u8]) -> Option<Field> {
         // Dispatch on length first: most header fields match none of these.
         let (field, eq) = match name.len() {
@@ -698,9 +696,18 @@ enum Field {
     Extensions,
 }
 
+impl<'a> FieldVisitor<'a, Field> for RequestCheck<'a> {
+    #[allow(clippy::inline_always)] // Measured: out of line, the header loop pays a call per line.
+    #[inline(always)]
+    fn visit(&mut self, field: Field, value: Value<'a>) {
+        RequestCheck::visit(self, field, value);
+    }
+}
+
 impl<'a> RequestCheck<'a> {
     /// Records one header field; `value` is already trimmed.
-    #[inline]
+    #[allow(clippy::inline_always)] // Measured: out of line, the header loop pays a call per line.
+    #[inline(always)]
     fn visit(&mut self, field: Field, value: Value<'a>) {
         match field {
             Field::Host => self.host.see(value),
@@ -799,13 +806,11 @@ impl<'a> RequestCheck<'a> {
 
 /// `value` as text if it is non-empty visible ASCII, spaces allowed.
 fn printable(value: Value<'_>) -> Option<&str> {
-    // Branch-free over the value: these are short and almost always valid.
-    let ascii = !value.bytes.is_empty()
-        && value
-            .bytes
-            .iter()
-            .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b));
-    if ascii { value.text() } else { None }
+    if is_printable(value.bytes) {
+        value.text()
+    } else {
+        None
+    }
 }
 
 /// The WebSocket header fields of a valid opening request (§4.2.1), from
