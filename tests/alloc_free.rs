@@ -6,14 +6,19 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::{Buf, BufMut};
 use rfc6455::{Config, Connection, EventRef};
 
 struct Counting;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// Whether this thread's allocations are counted: only the test's own thread, not
+    /// the test harness printing results from another.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 /// The counter is global: the tests take turns.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -22,7 +27,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if COUNTING.with(Cell::get) {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
@@ -33,7 +38,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if COUNTING.with(Cell::get) {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
@@ -110,9 +115,9 @@ fn a_16_byte_echo_loop_allocates_nothing_per_message() {
         // Warm up: buffers reach their steady size.
         echo_loop(&mut ws, &wire, per_read, 2000);
         ALLOCATIONS.store(0, Ordering::Relaxed);
-        COUNTING.store(true, Ordering::Relaxed);
+        COUNTING.with(|c| c.set(true));
         let (_, written) = echo_loop(&mut ws, &wire, per_read, 10_000);
-        COUNTING.store(false, Ordering::Relaxed);
+        COUNTING.with(|c| c.set(false));
         let allocations = ALLOCATIONS.load(Ordering::Relaxed);
         // Every echo was written: 18 bytes each (2-byte header, unmasked, 16 bytes).
         assert!(written >= 18 * 10_000, "{written}");
@@ -139,11 +144,11 @@ fn the_owned_path_allocates_per_message() {
         assert!(ws.next_event().unwrap().is_some());
     }
     ALLOCATIONS.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
     for _ in 0..100 {
         ws.receive(&wire);
         assert!(ws.next_event().unwrap().is_some());
     }
-    COUNTING.store(false, Ordering::Relaxed);
+    COUNTING.with(|c| c.set(false));
     assert!(ALLOCATIONS.load(Ordering::Relaxed) >= 100);
 }
