@@ -45,7 +45,13 @@ fuzz_target!(|data: &[u8]| {
     match &head {
         Ok(Some(head)) => {
             assert!(head.consumed() <= input.len());
-            let _ = (head.method(), head.path(), head.query(), head.host(), head.origin());
+            let _ = (
+                head.method(),
+                head.path(),
+                head.query(),
+                head.host(),
+                head.origin(),
+            );
             let _ = (head.subprotocols().count(), head.extensions().count());
             let asks = head.is_websocket_upgrade();
             let upgraded = head.clone().upgrade();
