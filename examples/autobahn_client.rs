@@ -19,7 +19,7 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use common::args::{Arg, ArgError, Args, options_or_exit};
+use common::args::{Arg, ArgError, Args, options_or_exit, with_deflate};
 use rfc6455::Config;
 use rfc6455::tokio::{Error, Message};
 
@@ -33,6 +33,7 @@ Options:
       --agent NAME          the name in the reports [default: rfc6455]
       --cases FIRST-LAST    run only these case numbers, e.g. 1-10 or 7 [default: all]
       --case-timeout TIME   give up on a case after TIME [default: 120s]
+      --deflate             offer permessage-deflate (RFC 7692), for cases 12 and 13
   -h, --help                print this help
 
 TIME is seconds (10, 1.5s) or milliseconds (500ms).
@@ -43,6 +44,7 @@ struct Options {
     agent: String,
     cases: Option<(u32, u32)>,
     case_timeout: Duration,
+    deflate: bool,
 }
 
 fn parse_args() -> Result<Option<Options>, ArgError> {
@@ -51,6 +53,7 @@ fn parse_args() -> Result<Option<Options>, ArgError> {
         agent: "rfc6455".into(),
         cases: None,
         case_timeout: Duration::from_secs(120),
+        deflate: false,
     };
     let mut args = Args::from_env();
     while let Some(arg) = args.next_arg()? {
@@ -81,6 +84,10 @@ fn parse_args() -> Result<Option<Options>, ArgError> {
                 }
             }
             "--case-timeout" => options.case_timeout = args.duration()?,
+            "--deflate" => {
+                with_deflate(rfc6455::tokio::Options::DEFAULT)?;
+                options.deflate = true;
+            }
             _ => return Err(args.unknown()),
         }
     }
@@ -101,6 +108,11 @@ async fn main() -> ExitCode {
                 .max_message_size(128 << 20),
         )
         .close_timeout(Duration::from_secs(5));
+    let client = if options.deflate {
+        with_deflate(client).unwrap_or(client)
+    } else {
+        client
+    };
     let count = match case_count(&options, &client).await {
         Ok(count) => count,
         Err(e) => {

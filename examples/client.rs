@@ -20,7 +20,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use common::args::{Arg, ArgError, Args, options_or_exit};
+use common::args::{Arg, ArgError, Args, options_or_exit, with_deflate};
 use rfc6455::handshake::{ClientHandshake, WsUri};
 use rfc6455::tokio::{Error, Message, Options};
 use rfc6455::{CloseCode, ProtocolError};
@@ -37,6 +37,7 @@ Arguments:
 Options:
       --protocol NAME            offer a subprotocol (repeatable, in order of preference)
       --header 'NAME: VALUE'     add a request header (repeatable)
+      --deflate                  offer permessage-deflate (RFC 7692)
       --handshake-timeout TIME   connecting and the handshake must finish within TIME [default: 10s]
       --close-timeout TIME       wait TIME for the server's close frame [default: 5s]
       --linger TIME              at end of input, close once nothing has arrived for TIME,
@@ -98,6 +99,7 @@ fn parse_args() -> Result<Option<Settings>, ArgError> {
             "--handshake-timeout" => o.handshake_timeout = Some(args.duration()?),
             "--close-timeout" => o.close_timeout = args.duration()?,
             "--linger" => s.linger = args.duration()?,
+            "--deflate" => *o = with_deflate(*o)?,
             "--max-message-size" => o.config = o.config.max_message_size(args.size()?),
             _ => return Err(args.unknown()),
         }
@@ -144,6 +146,9 @@ async fn run(s: &Settings) -> u8 {
             match response.subprotocol() {
                 Some(protocol) => eprintln!("connected to {} (subprotocol {protocol})", s.url),
                 None => eprintln!("connected to {}", s.url),
+            }
+            if let Some(extensions) = response.header("Sec-WebSocket-Extensions") {
+                eprintln!("extensions: {}", String::from_utf8_lossy(extensions));
             }
             ws
         }

@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --example echo                      # ws://127.0.0.1:9001
 //! cargo run --example echo -- --addr 0.0.0.0:9001 --idle-timeout 60s
+//! cargo run --example echo -- --deflate         # compression, when the client offers it
 //! cargo run --example client -- ws://127.0.0.1:9001/
 //! ```
 //!
@@ -25,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::args::{Arg, ArgError, Args, options_or_exit, parse_duration};
+use common::args::{Arg, ArgError, Args, options_or_exit, parse_duration, with_deflate};
 use common::signal::shutdown_signal;
 use rfc6455::CloseCode;
 use rfc6455::tokio::{Error, Message, Options, Reject, Upgrade};
@@ -51,6 +52,7 @@ Options:
       --max-message-size BYTES   largest message accepted [default: 64MiB]
       --max-frame-size BYTES     largest frame accepted [default: 16MiB]
       --protocol NAME            a subprotocol to accept (repeatable)
+      --deflate                  accept permessage-deflate (RFC 7692) when offered
   -q, --quiet                    no log line per connection
   -h, --help                     print this help
 
@@ -101,6 +103,7 @@ fn parse_args() -> Result<Option<Settings>, ArgError> {
             "--max-message-size" => o.config = o.config.max_message_size(args.size()?),
             "--max-frame-size" => o.config = o.config.max_frame_size(args.size()?),
             "--protocol" => s.protocols.push(args.value()?),
+            "--deflate" => *o = with_deflate(*o)?,
             "-q" | "--quiet" => s.log = false,
             _ => return Err(args.unknown()),
         }

@@ -679,6 +679,33 @@ fn client_binary_offers_subprotocols_and_sends_headers() {
 }
 
 #[test]
+#[cfg(feature = "deflate")]
+fn client_binary_and_echo_agree_on_deflate() {
+    let server = Server::with(&["--deflate"]);
+    let mut client = example("client");
+    client.args(["--deflate", &server.url()]);
+    let long = "a compressible line, ".repeat(1000);
+    let done = run(client, &format!("hi\n{long}\n"));
+    assert_eq!(done.stdout, format!("hi\n{long}\n"), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("extensions: permessage-deflate"),
+        "{}",
+        done.stderr
+    );
+    assert!(done.status.success(), "{}: {}", done.status, done.stderr);
+}
+
+#[test]
+#[cfg(not(feature = "deflate"))]
+fn deflate_flag_without_the_feature_is_a_usage_error() {
+    let mut client = example("client");
+    client.args(["--deflate", "ws://127.0.0.1:9/"]);
+    let done = run(client, "");
+    assert_eq!(done.status.code(), Some(2), "{}", done.stderr);
+    assert!(done.stderr.contains("deflate"), "{}", done.stderr);
+}
+
+#[test]
 fn client_binary_fails_on_a_rejected_handshake() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");

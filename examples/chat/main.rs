@@ -67,7 +67,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use common::args::{Arg, ArgError, Args, options_or_exit};
+use common::args::{Arg, ArgError, Args, options_or_exit, with_deflate};
 use common::signal::shutdown_signal;
 use rfc6455::handshake::RequestHead;
 use rfc6455::tokio::{Error, Message, Options, Reject, Upgrade, WebSocket};
@@ -109,6 +109,8 @@ Usage: chat [OPTIONS]
 
 Options:
       --addr ADDR   listen on ADDR [default: 127.0.0.1:9003]; port 0 picks one
+      --deflate     accept permessage-deflate (RFC 7692) when the browser offers it; the
+                    room's broadcasts, encoded once for all, still go uncompressed
   -h, --help        print this help
 ";
 
@@ -149,24 +151,26 @@ fn lock(hub: &SharedHub) -> MutexGuard<'_, Hub> {
     hub.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn parse_args() -> Result<Option<SocketAddr>, ArgError> {
+fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
     let mut addr: SocketAddr = ([127, 0, 0, 1], 9003).into();
+    let mut options = OPTIONS;
     let mut args = Args::from_env();
     while let Some(arg) = args.next_arg()? {
         match arg {
             Arg::Flag(flag) if flag == "-h" || flag == "--help" => return Ok(None),
             Arg::Flag(flag) if flag == "--addr" => addr = args.parse()?,
+            Arg::Flag(flag) if flag == "--deflate" => options = with_deflate(options)?,
             Arg::Flag(_) => return Err(args.unknown()),
             Arg::Positional(p) => return Err(ArgError(format!("unexpected argument {p:?}"))),
         }
     }
-    Ok(Some(addr))
+    Ok(Some((addr, options)))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let addr = match options_or_exit(parse_args(), USAGE) {
-        Ok(addr) => addr,
+    let (addr, options) = match options_or_exit(parse_args(), USAGE) {
+        Ok(parsed) => parsed,
         Err(code) => return code,
     };
     let listener = match TcpListener::bind(addr).await {
@@ -200,7 +204,7 @@ async fn main() -> ExitCode {
                         continue;
                     };
                     next_id += 1;
-                    let client = Client { id: next_id, hub: hub.clone(), stop: stop.clone() };
+                    let client = Client { id: next_id, hub: hub.clone(), stop: stop.clone(), options };
                     let connections = Arc::clone(&connections);
                     tasks.spawn(async move {
                         let id = client.id;
@@ -224,7 +228,7 @@ async fn main() -> ExitCode {
     );
     let _ = stop_tx.send(true);
     let all = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(OPTIONS.close_timeout + Duration::from_secs(1), all)
+    if tokio::time::timeout(options.close_timeout + Duration::from_secs(1), all)
         .await
         .is_err()
     {
@@ -241,6 +245,7 @@ struct Client {
     id: ClientId,
     hub: SharedHub,
     stop: watch::Receiver<bool>,
+    options: Options,
 }
 
 impl Client {
@@ -252,7 +257,9 @@ impl Client {
         connections: Arc<Semaphore>,
     ) -> Result<(), Error> {
         let mut slot = None;
-        let routed = OPTIONS.route(stream, |head| route(head, &connections, &mut slot));
+        let routed = self
+            .options
+            .route(stream, |head| route(head, &connections, &mut slot));
         let ws = tokio::select! {
             routed = routed => routed?,
             _ = self.stop.changed() => None,

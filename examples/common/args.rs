@@ -233,3 +233,24 @@ mod tests {
         assert_eq!(parse_size("1TiB"), None);
     }
 }
+
+/// `--deflate`: `options` with permessage-deflate (RFC 7692) at its default policy:
+/// offered by a client, accepted by a server. It needs the crate's `deflate` feature
+/// (on by default).
+///
+/// # Errors
+/// If the crate was built without the `deflate` feature.
+#[cfg(feature = "tokio")]
+pub fn with_deflate(options: rfc6455::tokio::Options) -> Result<rfc6455::tokio::Options, ArgError> {
+    #[cfg(feature = "deflate")]
+    {
+        Ok(options.deflate(Some(rfc6455::deflate::DeflateConfig::default())))
+    }
+    #[cfg(not(feature = "deflate"))]
+    {
+        let _ = options;
+        Err(ArgError(
+            "--deflate needs the crate's `deflate` feature (on by default)".into(),
+        ))
+    }
+}

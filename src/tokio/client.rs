@@ -147,6 +147,10 @@ impl Options {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         request.limits(self.handshake_limits);
+        #[cfg(feature = "deflate")]
+        if let Some(config) = &self.deflate {
+            request.extension(&config.offer())?;
+        }
         stream.write_all(&request.request()).await?;
         stream.flush().await?;
         let mut buf = BytesMut::with_capacity(1024);
@@ -161,6 +165,15 @@ impl Options {
                 continue;
             };
             let consumed = response.consumed();
+            #[cfg(feature = "deflate")]
+            let agreed = super::Agreed {
+                deflate: match &self.deflate {
+                    Some(config) => config.client_accept(response.extensions())?,
+                    None => None,
+                },
+            };
+            #[cfg(not(feature = "deflate"))]
+            let agreed = super::Agreed::default();
             let response = UpgradeResponse {
                 subprotocol: response.subprotocol().map(ToString::to_string),
                 headers: response
@@ -170,7 +183,7 @@ impl Options {
                     .collect(),
             };
             buf.advance(consumed);
-            let mut connection = Connection::client(self.config);
+            let mut connection = agreed.install(Connection::client(self.config));
             connection.receive(&buf);
             return Ok((connection, response));
         }

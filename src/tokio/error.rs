@@ -41,6 +41,12 @@ pub enum Error {
     /// [`client_handshake`](super::client_handshake) over it.
     #[error("wss:// needs a TLS stream: connect it yourself and use client_handshake")]
     TlsRequired,
+    /// The server's 101 accepted permessage-deflate in a way RFC 7692 §7 forbids (our
+    /// offer did not allow it, or a parameter is malformed); the connection was failed
+    /// (closed) as §7 says.
+    #[cfg(feature = "deflate")]
+    #[error("permessage-deflate negotiation failed: {0}")]
+    Deflate(#[from] crate::deflate::NegotiationError),
     /// A deadline passed; the connection was released.
     #[error("{0} timed out")]
     Timeout(Timeout),

@@ -207,6 +207,11 @@ pub struct Options {
     /// Sends wait while more than this many bytes are queued and not yet written
     /// (backpressure). Default: 128 KiB.
     pub write_buffer_size: usize,
+    /// permessage-deflate (RFC 7692, feature `deflate`): `Some` offers it (client) or
+    /// accepts the first acceptable offer (server), with this policy, and runs it on the
+    /// connection when agreed; see [`Options::deflate`]. Default: `None`.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Options {
@@ -220,6 +225,8 @@ impl Options {
         close_timeout: Duration::from_secs(10),
         write_timeout: Some(Duration::from_secs(30)),
         write_buffer_size: 128 * 1024,
+        #[cfg(feature = "deflate")]
+        deflate: None,
     };
 
     /// Sets [`Options::config`].
@@ -271,6 +278,33 @@ impl Options {
         self.write_buffer_size = bytes;
         self
     }
+
+    /// Sets [`Options::deflate`]: permessage-deflate with this policy, or `None` for
+    /// none.
+    ///
+    /// A server ([`accept_with`](Options::accept_with), [`route`](Options::route))
+    /// answers the request's offers with [`negotiate`](crate::deflate::negotiate): the
+    /// 101 carries the agreed `Sec-WebSocket-Extensions`, and the connection compresses.
+    /// A client ([`connect`](Options::connect),
+    /// [`client_handshake`](Options::client_handshake)) adds
+    /// [`DeflateConfig::offer`](crate::deflate::DeflateConfig::offer) to its request
+    /// and checks the 101's answer with
+    /// [`client_accept`](crate::deflate::DeflateConfig::client_accept); a peer that
+    /// does not agree leaves the connection uncompressed.
+    ///
+    /// ```
+    /// use rfc6455::deflate::DeflateConfig;
+    /// use rfc6455::tokio::Options;
+    ///
+    /// let options = Options::default().deflate(Some(DeflateConfig::default()));
+    /// assert!(options.deflate.is_some());
+    /// ```
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub const fn deflate(mut self, config: Option<crate::deflate::DeflateConfig>) -> Self {
+        self.deflate = config;
+        self
+    }
 }
 
 impl Default for Options {
@@ -315,6 +349,25 @@ where
     F: FnOnce(&crate::handshake::RequestHead<'_>) -> Result<Upgrade, Reject>,
 {
     Options::DEFAULT.route(stream, route).await
+}
+
+/// What the opening handshake agreed to run on the connection besides RFC 6455 itself.
+#[derive(Debug, Default)]
+struct Agreed {
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::PerMessageDeflate>,
+}
+
+impl Agreed {
+    /// Installs what was agreed on `connection`, before any byte went through it.
+    #[allow(clippy::unused_self)]
+    fn install(self, connection: crate::Connection) -> crate::Connection {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.deflate {
+            return connection.with_extension(deflate);
+        }
+        connection
+    }
 }
 
 /// Runs `work` until `deadline`: `None` if it passed first.

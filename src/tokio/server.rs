@@ -9,7 +9,7 @@ use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use ::tokio::time::Instant;
 use bytes::{Buf, BytesMut};
 
-use super::{Error, Options, Timeout, WebSocket, within};
+use super::{Agreed, Error, Options, Timeout, WebSocket, within};
 use crate::handshake::{self, Extension, Request, RequestParser};
 use crate::{Connection, UsageError};
 
@@ -97,10 +97,17 @@ impl Upgrade {
         self
     }
 
-    fn response(&self, request: &Request<'_>) -> Result<Vec<u8>, UsageError> {
+    fn response(
+        &self,
+        request: &Request<'_>,
+        extensions: Option<&str>,
+    ) -> Result<Vec<u8>, UsageError> {
         let mut accept = request.accept();
         if let Some(protocol) = &self.subprotocol {
             accept = accept.subprotocol(protocol)?;
+        }
+        if let Some(extensions) = extensions {
+            accept = accept.extension(extensions)?;
         }
         for (name, value) in &self.headers {
             accept = accept.header(name, value)?;
@@ -222,9 +229,11 @@ fn reason_phrase(status: u16) -> &'static str {
 }
 
 /// How the handshake was answered.
+// Short-lived, once per connection: boxing the agreed extension would save nothing.
+#[allow(clippy::large_enum_variant)]
 enum Answered {
-    /// 101 written; the bytes after the request head.
-    Upgraded(BytesMut),
+    /// 101 written; the bytes after the request head, and the extensions agreed.
+    Upgraded(BytesMut, Agreed),
     /// A rejection written; the error to return once the connection is closed.
     Refused(Error),
 }
@@ -284,7 +293,7 @@ impl Options {
         F: FnOnce(&RequestHead<'_>) -> Result<Upgrade, Reject>,
     {
         self.serve_head(stream, |head| match head.upgrade() {
-            Ok(request) => decide(&request, callback),
+            Ok(request) => self.decide(&request, callback),
             Err(error) => (error.response(), Err(Error::Handshake(error))),
         })
         .await
@@ -333,7 +342,7 @@ impl Options {
         let routed = self
             .serve_head(stream, |head| match route(&head) {
                 Ok(upgrade) => match head.upgrade() {
-                    Ok(request) => decide(&request, |_| Ok(upgrade)),
+                    Ok(request) => self.decide(&request, |_| Ok(upgrade)),
                     Err(error) => (error.response(), Err(Error::Handshake(error))),
                 },
                 Err(reject) => match reject.response() {
@@ -354,15 +363,15 @@ impl Options {
     async fn serve_head<S, F>(&self, mut stream: S, answer: F) -> Result<WebSocket<S>, Error>
     where
         S: AsyncRead + AsyncWrite + Unpin,
-        F: FnOnce(handshake::RequestHead<'_>) -> (Vec<u8>, Result<usize, Error>),
+        F: FnOnce(handshake::RequestHead<'_>) -> (Vec<u8>, Result<(usize, Agreed), Error>),
     {
         let deadline = self.handshake_timeout.map(|t| Instant::now() + t);
         let answered = within(deadline, self.answer(&mut stream, answer)).await;
         match answered {
             None => Err(Error::Timeout(Timeout::Handshake)),
             Some(Err(error)) => Err(error),
-            Some(Ok(Answered::Upgraded(rest))) => {
-                let mut connection = Connection::server(self.config);
+            Some(Ok(Answered::Upgraded(rest, agreed))) => {
+                let mut connection = agreed.install(Connection::server(self.config));
                 connection.receive(&rest);
                 Ok(WebSocket::from_connection(stream, connection, self))
             }
@@ -378,7 +387,7 @@ impl Options {
     async fn answer<S, F>(&self, stream: &mut S, answer: F) -> Result<Answered, Error>
     where
         S: AsyncRead + AsyncWrite + Unpin,
-        F: FnOnce(handshake::RequestHead<'_>) -> (Vec<u8>, Result<usize, Error>),
+        F: FnOnce(handshake::RequestHead<'_>) -> (Vec<u8>, Result<(usize, Agreed), Error>),
     {
         let mut parser = RequestParser::with_limits(self.handshake_limits);
         let mut buf = BytesMut::with_capacity(1024);
@@ -403,9 +412,9 @@ impl Options {
             stream.write_all(&response).await?;
             stream.flush().await?;
             return Ok(match outcome {
-                Ok(consumed) => {
+                Ok((consumed, agreed)) => {
                     buf.advance(consumed);
-                    Answered::Upgraded(buf)
+                    Answered::Upgraded(buf, agreed)
                 }
                 Err(error) => Answered::Refused(error),
             });
@@ -413,21 +422,48 @@ impl Options {
     }
 }
 
-/// The response to write and what follows: the head's length, or the error to return.
-fn decide<F>(request: &Request<'_>, callback: F) -> (Vec<u8>, Result<usize, Error>)
-where
-    F: FnOnce(&RequestHead<'_>) -> Result<Upgrade, Reject>,
-{
-    let server_error = |e| (internal_error(), Err(Error::Usage(e)));
-    match callback(&RequestHead { request }) {
-        Ok(upgrade) => match upgrade.response(request) {
-            Ok(response) => (response, Ok(request.consumed())),
-            Err(e) => server_error(e),
-        },
-        Err(reject) => match reject.response() {
-            Ok(response) => (response, Err(Error::Rejected(reject.status))),
-            Err(e) => server_error(e),
-        },
+impl Options {
+    /// The response to write and what follows: the head's length and the extensions
+    /// agreed, or the error to return.
+    fn decide<F>(
+        &self,
+        request: &Request<'_>,
+        callback: F,
+    ) -> (Vec<u8>, Result<(usize, Agreed), Error>)
+    where
+        F: FnOnce(&RequestHead<'_>) -> Result<Upgrade, Reject>,
+    {
+        let server_error = |e| (internal_error(), Err(Error::Usage(e)));
+        match callback(&RequestHead { request }) {
+            Ok(upgrade) => {
+                let (answer, agreed) = self.negotiate(request);
+                match upgrade.response(request, answer.as_deref()) {
+                    Ok(response) => (response, Ok((request.consumed(), agreed))),
+                    Err(e) => server_error(e),
+                }
+            }
+            Err(reject) => match reject.response() {
+                Ok(response) => (response, Err(Error::Rejected(reject.status))),
+                Err(e) => server_error(e),
+            },
+        }
+    }
+
+    /// The server's extension negotiation (§9.1): the `Sec-WebSocket-Extensions` value
+    /// of the 101, if any, and what to run on the connection.
+    #[allow(clippy::unused_self, unused_variables)]
+    fn negotiate(&self, request: &Request<'_>) -> (Option<String>, Agreed) {
+        #[cfg(feature = "deflate")]
+        if let Some(config) = &self.deflate {
+            if let Some((answer, deflate)) = crate::deflate::negotiate(request.extensions(), config)
+            {
+                let agreed = Agreed {
+                    deflate: Some(deflate),
+                };
+                return (Some(answer), agreed);
+            }
+        }
+        (None, Agreed::default())
     }
 }
 

@@ -38,6 +38,9 @@ pub fn examples_dir() -> &'static Path {
         if cfg!(feature = "tokio") {
             features.push("tokio");
         }
+        if cfg!(feature = "deflate") {
+            features.push("deflate");
+        }
         let mut cargo = Command::new(env!("CARGO"));
         cargo
             .args(["build", "--quiet", "--examples", "--no-default-features"])
