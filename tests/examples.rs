@@ -413,30 +413,34 @@ fn beyond_max_connections_answers_503() {
 
 // ----- keepalive, timeouts and caps: what the README promises -----
 
+/// Keepalive at 1 s and a close timeout of 60 s: a release must come from keepalive
+/// alone (a ping after 1 s of silence, the release 1 s later). A close timeout applied
+/// on top (waiting for a close frame the peer will never send, or for its FIN) would
+/// hold the peer for 60 s, past the deadline below, and fail the test. The deadline
+/// only separates "released by keepalive" from "held by the close timeout"; nothing
+/// is measured.
+const KEEPALIVE: [&str; 4] = ["--idle-timeout", "1s", "--close-timeout", "60s"];
+const BEFORE_THE_CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Reads until the server closes TCP, ignoring what arrives (a ping, a close frame);
-/// returns how long that took.
-fn time_to_eof(stream: &mut TcpStream) -> Duration {
-    let start = Instant::now();
+/// fails if that has not happened by `BEFORE_THE_CLOSE_TIMEOUT`.
+fn assert_released(stream: &mut TcpStream) {
+    stream
+        .set_read_timeout(Some(BEFORE_THE_CLOSE_TIMEOUT))
+        .expect("timeout");
     let mut sink = [0u8; 4096];
     loop {
         match stream.read(&mut sink) {
-            Ok(0) => return start.elapsed(),
+            Ok(0) => return,
             Ok(_) => {}
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 panic!("the server did not release the peer: {e}")
             }
             // A reset is a release too (the server may close with our bytes unread).
-            Err(_) => return start.elapsed(),
+            Err(_) => return,
         }
     }
 }
-
-/// Keepalive at 1 s and a close timeout of 60 s: a release must come from keepalive
-/// alone (a ping after 1 s of silence, the release 1 s later), well under the close
-/// timeout. A close timeout applied on top (waiting for a close frame the peer will
-/// never send, or for its FIN) would take 60 s and fail the test.
-const KEEPALIVE: [&str; 4] = ["--idle-timeout", "1s", "--close-timeout", "60s"];
-const WELL_UNDER_THE_CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[test]
 fn a_silent_peer_is_pinged_then_released_by_keepalive() {
@@ -446,11 +450,7 @@ fn a_silent_peer_is_pinged_then_released_by_keepalive() {
     let mut peer = Peer::connect(server.addr);
     // Take the events without writing anything back (not even the pong).
     assert!(matches!(peer.next(), Event::Ping(_)));
-    let waited = time_to_eof(&mut peer.stream);
-    assert!(
-        waited < WELL_UNDER_THE_CLOSE_TIMEOUT,
-        "released after {waited:?}"
-    );
+    assert_released(&mut peer.stream);
 }
 
 #[test]
@@ -461,11 +461,7 @@ fn a_peer_stalled_in_the_middle_of_a_frame_is_released_by_keepalive() {
     peer.stream
         .write_all(&[0x81, 0xe4, 1, 2, 3, 4, b'a', b'b', b'c'])
         .expect("write");
-    let waited = time_to_eof(&mut peer.stream);
-    assert!(
-        waited < WELL_UNDER_THE_CLOSE_TIMEOUT,
-        "released after {waited:?}"
-    );
+    assert_released(&mut peer.stream);
 }
 
 #[test]
@@ -482,26 +478,24 @@ fn a_peer_that_stops_reading_is_released_by_the_write_timeout() {
         mut stream, mut ws, ..
     } = Peer::connect(server.addr);
     // Send 8 MiB messages to echo and never read: the echoes fill the socket buffers,
-    // the server's writes stop making progress, and it lets go. Our writes then fail.
-    let start = Instant::now();
+    // the server's writes stop making progress, and it lets go. Our writes then fail
+    // with a reset or a broken pipe; a write of ours timing out instead means the
+    // server still held us (see `KEEPALIVE` for the deadline).
     let writer = thread::spawn(move || {
-        stream.set_write_timeout(Some(TIMEOUT)).expect("timeout");
+        stream
+            .set_write_timeout(Some(BEFORE_THE_CLOSE_TIMEOUT))
+            .expect("timeout");
         for _ in 0..64 {
             ws.send_binary(vec![1u8; 8 << 20]).expect("send");
-            if stream.write_all(&ws.take_outgoing()).is_err() {
-                return true;
+            if let Err(e) = stream.write_all(&ws.take_outgoing()) {
+                return !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
             }
         }
         false
     });
     assert!(
         writer.join().expect("writer"),
-        "the server kept reading 512 MiB"
-    );
-    let waited = start.elapsed();
-    assert!(
-        waited < WELL_UNDER_THE_CLOSE_TIMEOUT,
-        "released after {waited:?}"
+        "the server kept reading 512 MiB, or held the peer past the deadline"
     );
 }
 
