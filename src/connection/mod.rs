@@ -532,6 +532,10 @@ impl Connection {
     #[inline(never)]
     fn settle_more(&mut self) {
         self.unsettled = false;
+        if self.lent != 0 {
+            self.rx.advance(self.lent);
+            self.lent = 0;
+        }
         if self.joined_lent {
             self.joined.clear();
             self.joined_lent = false;
@@ -655,9 +659,38 @@ impl Connection {
     /// # Errors
     /// As [`next_event`](Connection::next_event).
     pub fn next_event_ref(&mut self) -> Result<Option<EventRef<'_>>, ProtocolError> {
+        if self.unsettled {
+            self.settle_more();
+        }
+        // The common case: the next whole message frame is lent where it lies, and the
+        // event lent before it is released by moving the cursor (`lent`) past it.
+        if let Some((kind, start, len)) = self.whole_message_frame() {
+            let data = &self.rx[start..start + len];
+            return match kind {
+                MessageKind::Binary => Ok(Some(EventRef::Binary(data))),
+                // §8.1: text is valid UTF-8, checked whole here.
+                MessageKind::Text => match simdutf8::basic::from_utf8(data) {
+                    Ok(text) => Ok(Some(EventRef::Text(text))),
+                    Err(_) => {
+                        self.unsettled = true;
+                        Err(fail_parts(
+                            &mut self.state,
+                            &mut self.out,
+                            &mut self.random,
+                            &mut self.decoder,
+                            &mut self.message,
+                            ProtocolError::InvalidUtf8,
+                        ))
+                    }
+                },
+            };
+        }
         self.settle();
+        if !self.accepts_input() {
+            return Ok(None);
+        }
         let ready = loop {
-            match self.next_ready() {
+            match self.next_ready_slow() {
                 Ok(Some(Ready::Nothing)) => {}
                 Ok(Some(ready)) => break ready,
                 Ok(None) => return Ok(None),
@@ -723,8 +756,15 @@ impl Connection {
         if !self.accepts_input() {
             return Ok(None);
         }
-        if let Some(ready) = self.whole_message_frame() {
-            return Ok(Some(ready));
+        if let Some((kind, start, len)) = self.whole_message_frame() {
+            // `next_event` settled first, so the frame starts at the front of `rx`.
+            self.lent = 0;
+            return Ok(Some(Ready::InFrame {
+                what: What::Message(kind),
+                header_len: start,
+                len,
+                text_checked: false,
+            }));
         }
         self.next_ready_slow()
     }
@@ -734,16 +774,19 @@ impl Connection {
     /// decoder (every §5 rule is checked there); the message-level conditions below only
     /// decide whether this shortcut applies — anything else, including every error, goes
     /// the general way, which reports it. Text is left for the caller to check whole.
-    #[inline]
-    fn whole_message_frame(&mut self) -> Option<Ready> {
-        if self.decoder.is_mid_frame()
+    #[inline(always)]
+    fn whole_message_frame(&mut self) -> Option<(MessageKind, usize, usize)> {
+        if !self.accepts_input()
+            || self.decoder.is_mid_frame()
             || self.message.is_some()
             || self.extension.is_some()
             || self.config.stream_fragments
         {
             return None;
         }
-        let Ok(Some((header, header_len))) = self.decoder.decode_header(&self.rx) else {
+        let at = self.lent;
+        let buf = self.rx.get_mut(at..)?;
+        let Ok(Some((header, header_len))) = self.decoder.decode_header(buf) else {
             return None;
         };
         let kind = match header.opcode {
@@ -756,16 +799,12 @@ impl Connection {
         }
         // decode_header checked the length against the frame limit, so it fits.
         let len = usize::try_from(header.payload_len).ok()?;
-        let payload = self.rx.get_mut(header_len..header_len + len)?;
+        let payload = buf.get_mut(header_len..header_len + len)?;
         if let Some(key) = header.mask {
             apply_mask(payload, key, 0);
         }
-        Some(Ready::InFrame {
-            what: What::Message(kind),
-            header_len,
-            len,
-            text_checked: false,
-        })
+        self.lent = at + header_len + len;
+        Some((kind, at + header_len, len))
     }
 
     fn next_ready_slow(&mut self) -> Result<Option<Ready>, ProtocolError> {
