@@ -1143,7 +1143,29 @@ impl Connection {
         Ok(())
     }
 
+    #[inline]
     fn send_message(&mut self, kind: MessageKind, payload: Src<'_>) -> Result<(), UsageError> {
+        let len = payload.as_slice().len();
+        // The common case, without the general machinery: open, no streamed message, no
+        // extension, one frame. Anything else (including every error but the limit's,
+        // which `check_can_send_data` would give alike) goes the general way.
+        if self.state == State::Open
+            && self.sending.is_none()
+            && self.extension.is_none()
+            && len <= self.config.max_send_frame_size
+        {
+            self.check_can_send_data(len)?;
+            self.push_frame(FrameHeader::new(data_opcode(kind), 0), payload);
+            return Ok(());
+        }
+        self.send_message_general(kind, payload)
+    }
+
+    fn send_message_general(
+        &mut self,
+        kind: MessageKind,
+        payload: Src<'_>,
+    ) -> Result<(), UsageError> {
         let len = payload.as_slice().len();
         self.check_can_send_data(len)?;
         if self.sending.is_some() {
@@ -1296,6 +1318,7 @@ impl Connection {
 
     /// The outgoing limit (backpressure): a data message is refused when the bytes
     /// already queued and its own would together be over `max_buffered_outgoing`.
+    #[inline]
     fn check_can_send_data(&self, len: usize) -> Result<(), UsageError> {
         if self.state != State::Open {
             return Err(UsageError::Closed);
@@ -1414,6 +1437,7 @@ impl Connection {
     /// Queues a frame after the pongs still held, so that frames go out in the order
     /// their causes arrived: a pong for a ping received before a message is written
     /// before that message's echo (Autobahn 5.6, 5.19 compare the order).
+    #[inline]
     fn push_frame(&mut self, header: FrameHeader, payload: Src<'_>) {
         flush_pongs(&mut self.out, &mut self.random);
         let header = FrameHeader {
@@ -1576,6 +1600,9 @@ fn lend(what: What, data: &[u8]) -> EventRef<'_> {
 #[inline]
 fn wire_len(len: usize, max: usize, role: Role) -> usize {
     let header = |payload: usize| crate::frame::header_len(payload as u64, role.masks_outgoing());
+    if len <= max {
+        return len + header(len);
+    }
     let (full, rest) = (len / max, len % max);
     let mut wire = len.saturating_add(full.saturating_mul(header(max)));
     if rest > 0 || len == 0 {
