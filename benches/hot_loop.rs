@@ -142,6 +142,24 @@ fn send(len: usize, borrowed: bool, count: usize) -> usize {
     let payload = Bytes::from(vec![7u8; len]);
     let mut ws = Connection::server(Config::default());
     let mut written = 0;
+    if let Ok(batch) = std::env::var("HOT_LOOP_BATCH") {
+        // `HOT_LOOP_BATCH=N`: N messages queued, then the queue written, `count / N` times
+        // over, by a client (masked), as the `batch` variant of `benches/send.rs`.
+        let batch: usize = batch.parse().expect("a batch size");
+        let mut ws = Connection::client(Config::default());
+        for _ in 0..count / batch.max(1) {
+            for _ in 0..batch {
+                ws.send_binary(black_box(&payload).clone()).expect("open");
+            }
+            let out = ws.outgoing();
+            while out.has_remaining() {
+                let n = black_box(out.chunk()).len();
+                written += n;
+                out.advance(n);
+            }
+        }
+        return written;
+    }
     for _ in 0..count {
         if borrowed {
             ws.send_binary(black_box(&payload[..])).expect("open");
