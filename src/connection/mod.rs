@@ -669,9 +669,10 @@ impl Connection {
             return match kind {
                 MessageKind::Binary => Ok(Some(EventRef::Binary(data))),
                 // §8.1: text is valid UTF-8, checked whole here.
-                MessageKind::Text => match simdutf8::basic::from_utf8(data) {
-                    Ok(text) => Ok(Some(EventRef::Text(text))),
-                    Err(_) => {
+                MessageKind::Text => {
+                    if let Ok(text) = simdutf8::basic::from_utf8(data) {
+                        Ok(Some(EventRef::Text(text)))
+                    } else {
                         self.unsettled = true;
                         Err(fail_parts(
                             &mut self.state,
@@ -682,7 +683,7 @@ impl Connection {
                             ProtocolError::InvalidUtf8,
                         ))
                     }
-                },
+                }
             };
         }
         self.settle();
@@ -774,6 +775,9 @@ impl Connection {
     /// decoder (every §5 rule is checked there); the message-level conditions below only
     /// decide whether this shortcut applies — anything else, including every error, goes
     /// the general way, which reports it. Text is left for the caller to check whole.
+    // Inlined into both callers: as a call it cost about 30 instructions per message
+    // (benches/hot_loop.rs under callgrind), a sixth of the borrowed path.
+    #[allow(clippy::inline_always)]
     #[inline(always)]
     fn whole_message_frame(&mut self) -> Option<(MessageKind, usize, usize)> {
         if !self.accepts_input()
