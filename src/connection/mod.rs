@@ -17,7 +17,7 @@ pub use payload::{Payload, TextPayload};
 use crate::extension::{Extension, ExtensionError, Rsv};
 use crate::frame::{
     FrameDecoder, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, Step, TextCheck, apply_mask,
-    encode_close_payload, parse_close_payload, take_payload,
+    copy_small_payload, encode_close_payload, parse_close_payload, take_payload,
 };
 use crate::{
     CloseCode, Config, ProtocolError, RandomSource, Role, UsageError, Utf8Bytes, Utf8Validator,
@@ -617,9 +617,33 @@ impl Connection {
     /// input and returns `Ok(None)`. Events decoded from earlier bytes were returned by
     /// earlier calls.
     pub fn next_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if self.unsettled {
+            self.settle_more();
+        }
+        // The common case, as in `next_event_ref`: a whole message frame; a small payload
+        // is copied out and the cursor (`lent`) moves past its frame.
+        if let Some((kind, start, len)) = self.whole_message_frame() {
+            let payload = if let Some(payload) = copy_small_payload(&self.rx[start..start + len]) {
+                payload
+            } else {
+                self.rx.advance(start);
+                self.lent = 0;
+                take_payload(&mut self.rx, len)
+            };
+            if kind == MessageKind::Text {
+                // §8.1: text is valid UTF-8, checked whole here.
+                if let Err(error) = Utf8Validator::validate(&payload) {
+                    return Err(self.fail(error));
+                }
+            }
+            return Ok(Some(own(What::Message(kind), payload)));
+        }
         self.settle();
+        if !self.accepts_input() {
+            return Ok(None);
+        }
         loop {
-            let ready = match self.next_ready() {
+            let ready = match self.next_ready_slow() {
                 Ok(Some(ready)) => ready,
                 Ok(None) => return Ok(None),
                 Err(error) => return Err(self.fail(error)),
@@ -748,26 +772,6 @@ impl Connection {
                 ))
             }
         }
-    }
-
-    /// Decodes frames until one makes something to report (which may be
-    /// `Ready::Nothing` for a consumed fragment), or more bytes are needed.
-    #[inline]
-    fn next_ready(&mut self) -> Result<Option<Ready>, ProtocolError> {
-        if !self.accepts_input() {
-            return Ok(None);
-        }
-        if let Some((kind, start, len)) = self.whole_message_frame() {
-            // `next_event` settled first, so the frame starts at the front of `rx`.
-            self.lent = 0;
-            return Ok(Some(Ready::InFrame {
-                what: What::Message(kind),
-                header_len: start,
-                len,
-                text_checked: false,
-            }));
-        }
-        self.next_ready_slow()
     }
 
     /// The common case, taken without the general machinery: between messages, a whole
