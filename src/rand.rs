@@ -38,12 +38,34 @@ impl<F: FnMut(&mut [u8])> RandomSource for F {
 
 /// The operating system's random number generator, read in blocks so that a masking key
 /// per frame does not cost a system call per frame.
+///
+/// Every `OsRandom` of a thread draws from one block of that thread's (4 KiB, refilled
+/// from the operating system when used up, each byte handed out once and then erased),
+/// so a source costs nothing per connection and a client makes one system call per
+/// 1,024 masking keys.
 #[cfg(feature = "std")]
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct OsRandom {
-    buf: [u8; 256],
-    /// INVARIANT: `pos <= buf.len()`; bytes before `pos` have been handed out.
+    _private: (),
+}
+
+/// Bytes read from the operating system at a time, per thread.
+#[cfg(feature = "std")]
+const POOL_LEN: usize = 4096;
+
+#[cfg(feature = "std")]
+struct Pool {
+    buf: [u8; POOL_LEN],
+    /// INVARIANT: `pos <= buf.len()`; bytes before `pos` have been handed out (and
+    /// erased).
     pos: usize,
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    static POOL: core::cell::RefCell<Pool> = const {
+        core::cell::RefCell::new(Pool { buf: [0; POOL_LEN], pos: POOL_LEN })
+    };
 }
 
 #[cfg(feature = "std")]
@@ -51,17 +73,7 @@ impl OsRandom {
     /// A new source; the first bytes are read on first use.
     #[must_use]
     pub const fn new() -> Self {
-        OsRandom {
-            buf: [0; 256],
-            pos: 256,
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl Default for OsRandom {
-    fn default() -> Self {
-        Self::new()
+        OsRandom { _private: () }
     }
 }
 
@@ -74,22 +86,27 @@ impl core::fmt::Debug for OsRandom {
 
 #[cfg(feature = "std")]
 impl RandomSource for OsRandom {
-    fn fill_bytes(&mut self, mut dest: &mut [u8]) {
-        while !dest.is_empty() {
-            if self.pos == self.buf.len() {
-                // A failing OS random source leaves no safe way to continue: masking with
-                // a predictable key is exactly what §10.3 forbids.
-                getrandom::fill(&mut self.buf)
-                    .expect("the operating system's random source failed");
-                self.pos = 0;
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let mut dest = dest;
+            while !dest.is_empty() {
+                if pool.pos == POOL_LEN {
+                    // A failing OS random source leaves no safe way to continue: masking
+                    // with a predictable key is exactly what §10.3 forbids.
+                    getrandom::fill(&mut pool.buf)
+                        .expect("the operating system's random source failed");
+                    pool.pos = 0;
+                }
+                let pos = pool.pos;
+                let n = dest.len().min(POOL_LEN - pos);
+                dest[..n].copy_from_slice(&pool.buf[pos..pos + n]);
+                // Never hand out the same bytes twice.
+                pool.buf[pos..pos + n].fill(0);
+                pool.pos = pos + n;
+                dest = &mut dest[n..];
             }
-            let n = dest.len().min(self.buf.len() - self.pos);
-            dest[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-            // Never hand out the same bytes twice.
-            self.buf[self.pos..self.pos + n].fill(0);
-            self.pos += n;
-            dest = &mut dest[n..];
-        }
+        });
     }
 }
 
@@ -101,10 +118,10 @@ mod tests {
     fn os_random_differs_between_calls_and_across_refills() {
         let mut rng = OsRandom::new();
         let mut seen = std::collections::HashSet::new();
-        // 1000 keys of 4 bytes crosses the 256-byte block boundary many times; a repeat
-        // among 1000 random u32 has probability ~1e-4, a stuck source repeats at once.
+        // 3000 keys of 4 bytes cross the 4 KiB block boundary twice; a repeat among 3000
+        // random u32 has probability ~1e-3, a stuck source repeats at once.
         let mut repeats = 0;
-        for _ in 0..1000 {
+        for _ in 0..3000 {
             let mut key = [0u8; 4];
             rng.fill_bytes(&mut key);
             if !seen.insert(key) {
@@ -112,8 +129,13 @@ mod tests {
             }
         }
         assert!(repeats <= 1, "{repeats} repeated keys");
-        let mut big = [0u8; 1000];
+        let mut big = [0u8; 10_000];
         rng.fill_bytes(&mut big);
         assert!(big.iter().any(|&b| b != 0));
+        // Two sources of one thread never hand out the same bytes.
+        let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+        OsRandom::new().fill_bytes(&mut a);
+        OsRandom::new().fill_bytes(&mut b);
+        assert_ne!(a, b);
     }
 }

@@ -421,13 +421,19 @@ pub(crate) const COPY_PAYLOADS_UP_TO: usize = 256;
 /// The one place a received payload becomes `Bytes`.
 #[inline]
 pub(crate) fn take_payload(buf: &mut BytesMut, len: usize) -> Bytes {
-    if len <= COPY_PAYLOADS_UP_TO {
-        let payload = Bytes::copy_from_slice(&buf[..len]);
+    if let Some(payload) = copy_small_payload(&buf[..len]) {
         buf.advance(len);
         payload
     } else {
         buf.split_to(len).freeze()
     }
+}
+
+/// A copy of `payload` if it is small enough to be copied rather than shared (see
+/// [`COPY_PAYLOADS_UP_TO`]); `None` when it is to be shared ([`take_payload`]).
+#[inline]
+pub(crate) fn copy_small_payload(payload: &[u8]) -> Option<Bytes> {
+    (payload.len() <= COPY_PAYLOADS_UP_TO).then(|| Bytes::copy_from_slice(payload))
 }
 
 /// A frame decoded in place by [`FrameDecoder::decode_slice`]: its payload, unmasked,

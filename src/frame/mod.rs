@@ -28,7 +28,7 @@ mod mask;
 
 pub use close::{encode_close_payload, parse_close_payload};
 pub use decode::{FrameDecoder, FrameRef, MAX_EAGER_RESERVE};
-pub(crate) use decode::{Step, TextCheck, take_payload};
+pub(crate) use decode::{Step, TextCheck, copy_small_payload, take_payload};
 pub(crate) use header::header_len;
 pub use header::{Frame, FrameHeader, MAX_HEADER_LEN};
 pub use mask::apply_mask;
