@@ -710,3 +710,57 @@ proptest! {
         prop_assert_eq!(server.send_text("late"), Err(UsageError::Closed));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// `next_event` and `next_event_ref` mixed call by call (the borrowed path lends a
+    /// whole frame where it lies and releases it at the next call; the owned path copies
+    /// a small payload out or shares a large one): the same events as the owned path
+    /// alone, in every chunking, for payloads on both sides of the copy threshold,
+    /// fragments and pings between them.
+    #[test]
+    fn owned_and_borrowed_calls_mix_call_by_call(
+        frames in prop::collection::vec((0u8..4, 0usize..700), 1..30),
+        chunk in 1usize..3000,
+        calls in prop::collection::vec(any::<bool>(), 1..16),
+        role in prop_oneof![Just(Role::Server), Just(Role::Client)],
+    ) {
+        let mut w = Wire::peer_of(role);
+        for (i, &(kind, len)) in frames.iter().enumerate() {
+            let payload: Vec<u8> = (0..len).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+            match kind {
+                0 => w.text(&payload),
+                1 => w.binary(&payload),
+                2 => w.ping(&payload[..len.min(125)]),
+                _ => w
+                    .frame(0x01, &payload[..len / 2])
+                    .frame(0x80, &payload[len / 2..]),
+            };
+        }
+        let wire = w.take();
+        let mut owned = connection(role, Config::default());
+        let mut mixed = connection(role, Config::default());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut call = calls.iter().cycle();
+        for piece in wire.chunks(chunk) {
+            owned.receive(piece);
+            a.extend(events(&mut owned).unwrap());
+            mixed.receive(piece);
+            loop {
+                let ev = if *call.next().unwrap() {
+                    mixed.next_event_ref().unwrap().map(ev_ref)
+                } else {
+                    mixed.next_event().unwrap().map(Ev::from_event)
+                };
+                match ev {
+                    Some(ev) => b.push(ev),
+                    None => break,
+                }
+            }
+        }
+        prop_assert_eq!(a.len(), frames.len());
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(owned.take_outgoing(), mixed.take_outgoing());
+    }
+}
