@@ -229,7 +229,7 @@ async fn hello_puts_a_user_in_the_lobby_with_a_token() {
     assert_eq!(welcome["rooms"], json!(["lobby"]));
     assert_eq!(welcome["resumed"], false);
     assert_eq!(welcome["token"].as_str().unwrap().len(), 32);
-    let rooms = alice.next().await;
+    let rooms = alice.expect("rooms").await;
     assert_eq!(
         rooms,
         json!({"type": "rooms", "rooms": [{"name": "lobby", "users": 1}]})

@@ -240,6 +240,7 @@ impl Hub {
         for room in &swept.away {
             self.refresh_users(room).await;
         }
+        let changed = !swept.gone.is_empty();
         for gone in swept.gone {
             for room in &gone.rooms {
                 let left = ServerMessage::Left {
@@ -250,6 +251,9 @@ impl Hub {
                     .await;
                 self.refresh_users(room).await;
             }
+        }
+        if changed {
+            self.publish_rooms().await;
         }
         Ok(())
     }
@@ -368,7 +372,6 @@ impl Hub {
                 resumed: false,
             },
         );
-        self.send_rooms(id).await?;
         for room in &new.rooms {
             self.send_history(id, room, 0).await?;
             let joined = ServerMessage::Joined {
@@ -379,6 +382,7 @@ impl Hub {
                 .await;
             self.refresh_users(room).await;
         }
+        self.publish_rooms().await;
         Ok(())
     }
 
@@ -431,6 +435,18 @@ impl Hub {
         Ok(())
     }
 
+    /// Tells everyone (all are in the lobby) the rooms and their counts, after a change.
+    async fn publish_rooms(&self) {
+        match self.store.rooms().await {
+            Ok(rooms) => {
+                let json = ServerMessage::Rooms { rooms }.to_json();
+                self.publish(Event::Room(DEFAULT_ROOM.to_owned(), json))
+                    .await;
+            }
+            Err(e) => eprintln!("chat: listing rooms: {e}"),
+        }
+    }
+
     async fn send_rooms(&self, id: ConnId) -> Result<(), StoreError> {
         let rooms = self.store.rooms().await?;
         self.reply(id, &ServerMessage::Rooms { rooms });
@@ -470,7 +486,10 @@ impl Hub {
                 .await;
         }
         self.refresh_users(&room).await;
-        self.send_rooms(id).await
+        if new {
+            self.publish_rooms().await;
+        }
+        Ok(())
     }
 
     async fn leave(&self, id: ConnId, session: &mut Session, room: &str) -> Result<(), StoreError> {
@@ -500,7 +519,9 @@ impl Hub {
                 .await;
             self.refresh_users(&room).await;
         }
-        self.send_rooms(id).await
+        self.send_rooms(id).await?;
+        self.publish_rooms().await;
+        Ok(())
     }
 
     async fn chat(
@@ -699,6 +720,7 @@ impl Hub {
                     .await;
                 self.refresh_users(room).await;
             }
+            self.publish_rooms().await;
         }
         Ok(())
     }
