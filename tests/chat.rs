@@ -626,3 +626,202 @@ async fn restart_with_a_state_file_keeps_names_rooms_and_history() {
     assert_eq!(texts(&replayed, "chat"), ["kept"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ----- several processes through Redis -----
+
+/// `redis-server` from `RFC6455_REDIS_SERVER` or the PATH; `None` if there is none.
+fn redis_server() -> Option<std::path::PathBuf> {
+    let candidates = [
+        std::env::var_os("RFC6455_REDIS_SERVER").map(std::path::PathBuf::from),
+        Some("redis-server".into()),
+        Some("/usr/bin/redis-server".into()),
+    ];
+    candidates.into_iter().flatten().find(|bin| {
+        std::process::Command::new(bin)
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// A throwaway Redis on a free port (no persistence); killed on drop.
+struct Redis {
+    port: u16,
+    _running: Running,
+    dir: std::path::PathBuf,
+}
+
+impl Redis {
+    fn start(bin: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("chat-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = std::process::Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let redis = Redis {
+            port,
+            _running: Running(child),
+            dir,
+        };
+        // Ready once it answers PING.
+        let deadline = std::time::Instant::now() + support::TIMEOUT;
+        loop {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                use std::io::{Read, Write};
+                let mut reply = [0u8; 7];
+                if s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut reply).is_ok() {
+                    assert_eq!(&reply, b"+PONG\r\n");
+                    return redis;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "redis did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Two chat processes on one Redis: users on either see each other in rooms, exchange
+/// private messages, and when one process dies its users resume on the other with
+/// their names, rooms and what they missed. Skipped (with a SKIP line) without
+/// `redis-server`, unless `RFC6455_REQUIRE_REDIS` is set (scripts/chat/redis_test.sh
+/// installs it and sets that).
+#[tokio::test]
+async fn scale_out_two_processes_share_rooms_names_and_history_through_redis() {
+    let Some(bin) = redis_server() else {
+        assert!(
+            std::env::var_os("RFC6455_REQUIRE_REDIS").is_none(),
+            "redis-server not found (RFC6455_REQUIRE_REDIS is set)"
+        );
+        println!("SKIP scale_out: no redis-server (run scripts/chat/redis_test.sh)");
+        return;
+    };
+    let redis = Redis::start(&bin);
+    let flags = [
+        "--redis",
+        &redis.url(),
+        "--resume-grace",
+        "30s",
+        "--ping-interval",
+        "20s",
+    ];
+    let a = Chat::start(&flags);
+    let b = Chat::start(&flags);
+
+    // Presence and rooms across processes.
+    let (mut alice, token) = a.user("alice").await;
+    let (mut bob, _) = b.user("bob").await;
+    alice.expect_where("users", |m| users(m).len() == 2).await;
+    alice.send(json!({"type": "join", "room": "rust"})).await;
+    alice.expect_where("users", |m| m["room"] == "rust").await;
+    bob.send(json!({"type": "join", "room": "rust"})).await;
+    let list = alice
+        .expect_where("users", |m| m["room"] == "rust" && users(m).len() == 2)
+        .await;
+    assert_eq!(
+        users(&list),
+        [("alice".into(), false), ("bob".into(), false)]
+    );
+    alice
+        .send(json!({"type": "chat", "room": "rust", "text": "from A", "ref": "a1"}))
+        .await;
+    let got = bob.expect_where("chat", |m| m["text"] == "from A").await;
+    assert_eq!(
+        (got["from"].as_str(), got["room"].as_str()),
+        (Some("alice"), Some("rust"))
+    );
+    bob.send(json!({"type": "chat", "room": "rust", "text": "from B", "ref": "b1"}))
+        .await;
+    let last = alice.expect_where("chat", |m| m["text"] == "from B").await["id"]
+        .as_u64()
+        .unwrap();
+    // Room counts come from the shared state.
+    bob.send(json!({"type": "rooms"})).await;
+    let rooms = bob.expect("rooms").await;
+    assert_eq!(
+        rooms["rooms"],
+        json!([{"name": "lobby", "users": 2}, {"name": "rust", "users": 2}])
+    );
+
+    // Private messages across processes, acknowledged.
+    bob.send(json!({"type": "private", "to": "Alice", "text": "psst from B", "ref": "p1"}))
+        .await;
+    let ack = bob.expect("ack").await;
+    let got = alice.expect("private").await;
+    assert_eq!(got["text"], "psst from B");
+    assert_eq!(got["id"], ack["id"]);
+    // The highest id alice saw, as the page keeps it.
+    let last = last.max(got["id"].as_u64().unwrap());
+
+    // Names are unique across processes, look-alikes included.
+    let mut carol = b.connect().await;
+    carol.send(json!({"type": "hello", "nick": "ALİCE"})).await;
+    assert_eq!(carol.expect("error").await["code"], "name-taken");
+    drop(carol);
+
+    // Process A dies without a word. Its users show as away on B, their names held.
+    drop(a);
+    bob.expect_where("users", |m| {
+        m["room"] == "rust" && users(m).contains(&("alice".into(), true))
+    })
+    .await;
+    bob.send(json!({"type": "chat", "room": "rust", "text": "while A was down", "ref": "b2"}))
+        .await;
+    bob.send(json!({"type": "private", "to": "alice", "text": "are you back?", "ref": "p2"}))
+        .await;
+    let mut carol = b.connect().await;
+    carol.send(json!({"type": "hello", "nick": "alice"})).await;
+    assert_eq!(carol.expect("error").await["code"], "name-taken");
+
+    // alice reconnects to B and resumes: name, rooms, and what she missed.
+    let mut alice = b.connect().await;
+    alice
+        .send(json!({"type": "resume", "token": token, "last": last}))
+        .await;
+    let welcome = alice.expect("welcome").await;
+    assert_eq!(welcome["resumed"], true);
+    assert_eq!(welcome["nick"], "alice");
+    assert_eq!(welcome["rooms"], json!(["lobby", "rust"]));
+    let missed = alice.until_sync().await;
+    assert_eq!(texts(&missed, "chat"), ["while A was down"]);
+    assert_eq!(texts(&missed, "private"), ["are you back?"]);
+    bob.expect_where("users", |m| {
+        m["room"] == "rust" && users(m).contains(&("alice".into(), false))
+    })
+    .await;
+    // A late joiner on B gets #rust's history, written through A and B.
+    let (mut dave, _) = b.user("dave").await;
+    dave.send(json!({"type": "join", "room": "rust"})).await;
+    let seen = dave.until_sync().await;
+    assert_eq!(
+        texts(&seen, "chat"),
+        ["from A", "from B", "while A was down"]
+    );
+}
