@@ -825,3 +825,71 @@ async fn scale_out_two_processes_share_rooms_names_and_history_through_redis() {
         ["from A", "from B", "while A was down"]
     );
 }
+
+// ----- the README's commands -----
+
+/// Every command in the README's chat section runs as written (with free ports and a
+/// temporary state file): `redis-server` lines start a Redis that the block's `--redis`
+/// lines then use, and each `cargo run --example chat` line starts a server.
+#[test]
+fn readme_chat_commands_start_as_written() {
+    let readme = include_str!("../README.md");
+    let start = readme.find("### The chat room").expect("the chat section");
+    let section = &readme[start..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let mut blocks = 0;
+    for block in section.split("```sh\n").skip(1) {
+        let block = &block[..block.find("```").expect("closed block")];
+        blocks += 1;
+        let mut redis: Option<Redis> = None;
+        for line in block.lines() {
+            let words: Vec<String> = line
+                .trim_end_matches('&')
+                .split_whitespace()
+                .map(|w| w.trim_matches('\'').to_owned())
+                .collect();
+            match words.first().map(String::as_str) {
+                Some("redis-server") => {
+                    let bin = redis_server();
+                    let Some(bin) = bin else {
+                        println!("SKIP README redis block: no redis-server");
+                        break;
+                    };
+                    assert!(words.iter().any(|w| w == "--port"), "{line}");
+                    redis = Some(Redis::start(&bin));
+                }
+                Some("cargo") => {
+                    let args = words
+                        .iter()
+                        .position(|w| w == "--")
+                        .map(|i| &words[i + 1..])
+                        .unwrap_or_else(|| panic!("no `--` in {line}"));
+                    assert!(line.starts_with("cargo run --example chat -- "), "{line}");
+                    let dir = std::env::temp_dir();
+                    let state = dir.join(format!("readme-chat-{}.json", std::process::id()));
+                    let mut flags = Vec::new();
+                    let mut args = args.iter();
+                    while let Some(flag) = args.next() {
+                        let value = args
+                            .next()
+                            .unwrap_or_else(|| panic!("{flag} needs a value"));
+                        let value = match flag.as_str() {
+                            "--addr" => "127.0.0.1:0".to_owned(),
+                            "--state" => state.to_string_lossy().into_owned(),
+                            "--redis" => redis.as_ref().expect("redis started above").url(),
+                            _ => value.clone(),
+                        };
+                        flags.push(flag.clone());
+                        flags.push(value);
+                    }
+                    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+                    // start_server asserts the first line names the address it listens on.
+                    let (_running, _addr) = start_server("chat", &flags);
+                    let _ = std::fs::remove_file(&state);
+                }
+                _ => panic!("a README command this test does not know: {line}"),
+            }
+        }
+    }
+    assert_eq!(blocks, 3, "the chat section's command blocks");
+}

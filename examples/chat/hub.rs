@@ -82,6 +82,7 @@ pub struct Session {
 
 /// The hub: the store, and this process's connections.
 pub struct Hub {
+    /// Where the state lives.
     pub store: Store,
     conns: Mutex<HashMap<ConnId, Conn>>,
     /// Distinguishes this process's connection uids from other processes'.

@@ -34,8 +34,7 @@ use redis::{Client, Script};
 use crate::names::Nick;
 use crate::protocol::{DEFAULT_ROOM, RoomInfo, UserInfo};
 use crate::store::{
-    Gone, MAX_REFS, MAX_ROOMS, Resumed, Session, StoreError, Swept, Target, Timing, millis,
-    sort_users,
+    Gone, MAX_ROOMS, Resumed, Session, StoreError, Swept, Target, Timing, millis, sort_users,
 };
 
 /// The channel every process subscribes to.
@@ -350,6 +349,7 @@ impl RedisStore {
         millis(self.timing.presence)
     }
 
+    /// As [`Store::claim`](crate::store::Store::claim).
     pub async fn claim(
         &self,
         nick: &Nick,
@@ -376,6 +376,7 @@ impl RedisStore {
         }))
     }
 
+    /// As [`Store::resume`](crate::store::Store::resume).
     pub async fn resume(&self, token: &str, uid: &str) -> Result<Resumed, StoreError> {
         let out: Vec<String> = self
             .scripts
@@ -401,6 +402,7 @@ impl RedisStore {
         }))
     }
 
+    /// As [`Store::offline`](crate::store::Store::offline).
     pub async fn offline(&self, token: &str, uid: &str) -> Result<Vec<String>, StoreError> {
         self.scripts
             .offline
@@ -412,6 +414,7 @@ impl RedisStore {
             .map_err(|e| err(&e))
     }
 
+    /// As [`Store::release`](crate::store::Store::release).
     pub async fn release(&self, token: &str) -> Result<Option<Session>, StoreError> {
         let out: Vec<String> = self
             .scripts
@@ -429,6 +432,7 @@ impl RedisStore {
         }))
     }
 
+    /// As [`Store::heartbeat`](crate::store::Store::heartbeat).
     pub async fn heartbeat(&self, live: &[(String, String)]) -> Result<(), StoreError> {
         if live.is_empty() {
             return Ok(());
@@ -445,6 +449,7 @@ impl RedisStore {
             .map_err(|e| err(&e))
     }
 
+    /// As [`Store::lookup`](crate::store::Store::lookup).
     pub async fn lookup(&self, key: &str) -> Result<Option<Session>, StoreError> {
         let out: Vec<String> = self
             .scripts
@@ -465,6 +470,7 @@ impl RedisStore {
         }))
     }
 
+    /// As [`Store::join`](crate::store::Store::join).
     pub async fn join(&self, token: &str, room: &str) -> Result<Option<bool>, StoreError> {
         let r: i64 = self
             .scripts
@@ -482,6 +488,7 @@ impl RedisStore {
         })
     }
 
+    /// As [`Store::leave`](crate::store::Store::leave).
     pub async fn leave(&self, token: &str, room: &str) -> Result<bool, StoreError> {
         let r: i64 = self
             .scripts
@@ -494,6 +501,7 @@ impl RedisStore {
         Ok(r == 1)
     }
 
+    /// As [`Store::rooms`](crate::store::Store::rooms).
     pub async fn rooms(&self) -> Result<Vec<RoomInfo>, StoreError> {
         let out: Vec<(String, usize)> = self
             .scripts
@@ -510,6 +518,7 @@ impl RedisStore {
         Ok(rooms)
     }
 
+    /// As [`Store::users`](crate::store::Store::users).
     pub async fn users(&self, room: &str) -> Result<Vec<UserInfo>, StoreError> {
         let out: Vec<(String, i64)> = self
             .scripts
@@ -569,16 +578,19 @@ impl RedisStore {
             .collect())
     }
 
+    /// As [`Store::history`](crate::store::Store::history).
     pub async fn history(&self, room: &str, after: u64) -> Result<Vec<String>, StoreError> {
         self.list(format!("chat:history:{room}"), after).await
     }
 
+    /// As [`Store::inbox`](crate::store::Store::inbox).
     pub async fn inbox(&self, token: &str, after: u64) -> Result<Vec<String>, StoreError> {
         self.list(format!("chat:inbox:{token}"), after).await
     }
 
+    /// As [`Store::seen`](crate::store::Store::seen); in Redis a ref is remembered for
+    /// 10 minutes rather than the last [`MAX_REFS`](crate::store::MAX_REFS).
     pub async fn seen(&self, token: &str, reference: &str) -> Result<Option<u64>, StoreError> {
-        let _ = MAX_REFS; // in Redis, refs expire after 10 minutes instead
         redis::cmd("GET")
             .arg(format!("chat:ref:{token}:{reference}"))
             .query_async(&mut self.conn.clone())
@@ -586,6 +598,7 @@ impl RedisStore {
             .map_err(|e| err(&e))
     }
 
+    /// As [`Store::sweep`](crate::store::Store::sweep).
     pub async fn sweep(&self) -> Result<Swept, StoreError> {
         let out: Vec<Vec<String>> = self
             .scripts

@@ -145,6 +145,10 @@ impl Event {
 }
 
 /// The store: in this process, or in Redis.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one store per process, never moved"
+)]
 pub enum Store {
     /// In memory.
     Memory(MemoryStore),
