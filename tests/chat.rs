@@ -519,6 +519,7 @@ async fn a_slow_reader_gets_1008_after_whole_frames() {
     let mut slow = Client { ws };
     slow.send(json!({"type": "hello", "nick": "slow"})).await;
     slow.expect("welcome").await;
+    let (mut watcher, _) = chat.user("watcher").await;
     // Twenty senders, 100 private messages of 4 KiB each to it: 8 MB, more than the
     // socket buffers, the adapter's write buffer and the 256-message queue hold.
     let text = "x".repeat(4000);
@@ -557,6 +558,10 @@ async fn a_slow_reader_gets_1008_after_whole_frames() {
         data < 2000,
         "its queued messages were dropped ({data} arrived)"
     );
+    // Its session is away (resumable), not left online for ever.
+    watcher
+        .expect_where("users", |m| users(m).contains(&("slow".into(), true)))
+        .await;
 }
 
 /// Two connections, the cap; a third gets a 503, not silence. Handshakes in progress

@@ -56,9 +56,10 @@ impl Conn {
     fn push(&mut self, message: &PreparedMessage) {
         let Some(queue) = &self.queue else { return };
         if queue.try_send(message.clone()).is_err() {
-            // Full (too slow) or closed (ending anyway): nothing more goes to it.
+            // Full (too slow) or closed (ending anyway): nothing more goes to it. It keeps
+            // its token, so that its end marks the user away (store.offline checks that
+            // the session is still this connection's).
             self.queue = None;
-            self.token = None;
             self.rooms.clear();
             if let Some(kick) = self.kick.take() {
                 let _ = kick.send(Kick::Slow);
@@ -175,7 +176,8 @@ impl Hub {
                     .values_mut()
                     .filter(|c| c.token.as_ref() == Some(token) && &c.uid != except)
                 {
-                    conn.token = None;
+                    // Its end will not mark the user away: the session is another
+                    // connection's now (store.offline checks).
                     conn.rooms.clear();
                     conn.queue = None;
                     if let Some(kick) = conn.kick.take() {
@@ -230,6 +232,7 @@ impl Hub {
     pub fn live(&self) -> Vec<(String, String)> {
         self.conns()
             .values()
+            .filter(|c| c.queue.is_some())
             .filter_map(|c| c.token.clone().map(|t| (t, c.uid.clone())))
             .collect()
     }

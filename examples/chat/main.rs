@@ -254,7 +254,11 @@ async fn main() -> ExitCode {
     }
     background.abort_all();
     if let (Some(path), Store::Memory(memory)) = (&settings.state, &hub.store) {
-        if let Err(e) = std::fs::write(path, memory.save()) {
+        // Written beside it, then renamed: a crash mid-write leaves the old file whole.
+        let partial = path.with_extension("partial");
+        let saved =
+            std::fs::write(&partial, memory.save()).and_then(|()| std::fs::rename(&partial, path));
+        if let Err(e) = saved {
             eprintln!("chat: cannot save the state to {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
