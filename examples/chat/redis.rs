@@ -25,6 +25,8 @@
 //! presence time (they show as away), their names within the grace period after that.
 //! In between they reconnect to any other process and resume.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -282,7 +284,9 @@ struct Scripts {
 /// The Redis store.
 pub struct RedisStore {
     client: Client,
-    conn: MultiplexedConnection,
+    /// The connection for commands; replaced after it broke (Redis restarted, say).
+    conn: Mutex<MultiplexedConnection>,
+    broken: AtomicBool,
     scripts: Scripts,
     timing: Timing,
 }
@@ -297,7 +301,8 @@ impl RedisStore {
             .map_err(|e| format!("{url}: {e}"))?;
         Ok(RedisStore {
             client,
-            conn,
+            conn: Mutex::new(conn),
+            broken: AtomicBool::new(false),
             scripts: Scripts {
                 claim: script(CLAIM),
                 resume: script(RESUME),
@@ -319,8 +324,12 @@ impl RedisStore {
     /// Subscribes to the events channel; each message's payload goes to `on_event`.
     /// Returns when the subscription ends (Redis went away).
     pub async fn subscribe(&self, mut on_event: impl FnMut(&str)) -> Result<(), StoreError> {
-        let mut pubsub = self.client.get_async_pubsub().await.map_err(|e| err(&e))?;
-        pubsub.subscribe(CHANNEL).await.map_err(|e| err(&e))?;
+        let mut pubsub = self
+            .client
+            .get_async_pubsub()
+            .await
+            .map_err(|e| self.err(&e))?;
+        pubsub.subscribe(CHANNEL).await.map_err(|e| self.err(&e))?;
         let mut messages = pubsub.into_on_message();
         while let Some(message) = messages.next().await {
             if let Ok(payload) = message.get_payload::<String>() {
@@ -335,10 +344,37 @@ impl RedisStore {
         redis::cmd("PUBLISH")
             .arg(CHANNEL)
             .arg(line)
-            .query_async::<i64>(&mut self.conn.clone())
+            .query_async::<i64>(&mut self.conn().await)
             .await
             .map(drop)
-            .map_err(|e| err(&e))
+            .map_err(|e| self.err(&e))
+    }
+
+    /// The command connection: a new one if the last command found it broken.
+    async fn conn(&self) -> MultiplexedConnection {
+        if self.broken.swap(false, Ordering::Relaxed) {
+            let fresh = tokio::time::timeout(
+                Duration::from_secs(2),
+                self.client.get_multiplexed_async_connection(),
+            )
+            .await;
+            match fresh {
+                Ok(Ok(conn)) => *self.conn.lock().unwrap_or_else(PoisonError::into_inner) = conn,
+                _ => self.broken.store(true, Ordering::Relaxed),
+            }
+        }
+        self.conn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// An error for the caller; a dropped connection is replaced before the next command.
+    fn err(&self, e: &redis::RedisError) -> StoreError {
+        if e.is_connection_dropped() || e.is_io_error() || e.is_unrecoverable_error() {
+            self.broken.store(true, Ordering::Relaxed);
+        }
+        err(e)
     }
 
     fn grace(&self) -> u64 {
@@ -365,9 +401,9 @@ impl RedisStore {
             .arg(uid)
             .arg(self.grace())
             .arg(self.presence())
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         Ok((ok == 1).then(|| Session {
             token: token.to_owned(),
             nick: nick.display.clone(),
@@ -385,9 +421,9 @@ impl RedisStore {
             .arg(uid)
             .arg(self.grace())
             .arg(self.presence())
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         let mut out = out.into_iter();
         let (Some(nick), Some(key)) = (out.next(), out.next()) else {
             return Ok(Resumed::Unknown);
@@ -409,9 +445,9 @@ impl RedisStore {
             .arg(token)
             .arg(uid)
             .arg(self.grace())
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))
+            .map_err(|e| self.err(&e))
     }
 
     /// As [`Store::release`](crate::store::Store::release).
@@ -420,9 +456,9 @@ impl RedisStore {
             .scripts
             .release
             .arg(token)
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         let mut out = out.into_iter();
         Ok(out.next().map(|nick| Session {
             token: token.to_owned(),
@@ -443,10 +479,10 @@ impl RedisStore {
             invocation.arg(token).arg(uid);
         }
         invocation
-            .invoke_async::<i64>(&mut self.conn.clone())
+            .invoke_async::<i64>(&mut self.conn().await)
             .await
             .map(drop)
-            .map_err(|e| err(&e))
+            .map_err(|e| self.err(&e))
     }
 
     /// As [`Store::lookup`](crate::store::Store::lookup).
@@ -455,9 +491,9 @@ impl RedisStore {
             .scripts
             .lookup
             .arg(key)
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         let mut out = out.into_iter();
         let (Some(token), Some(nick), Some(key)) = (out.next(), out.next(), out.next()) else {
             return Ok(None);
@@ -478,9 +514,9 @@ impl RedisStore {
             .arg(token)
             .arg(room)
             .arg(MAX_ROOMS)
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         Ok(match r {
             1 => Some(true),
             0 => Some(false),
@@ -495,9 +531,9 @@ impl RedisStore {
             .leave
             .arg(token)
             .arg(room)
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         Ok(r == 1)
     }
 
@@ -507,9 +543,9 @@ impl RedisStore {
             .scripts
             .rooms
             .prepare_invoke()
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         let mut rooms: Vec<RoomInfo> = out
             .into_iter()
             .map(|(name, users)| RoomInfo { name, users })
@@ -524,9 +560,9 @@ impl RedisStore {
             .scripts
             .users
             .arg(room)
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         let mut users: Vec<UserInfo> = out
             .into_iter()
             .map(|(nick, online)| UserInfo {
@@ -559,9 +595,9 @@ impl RedisStore {
             .arg(token)
             .arg(reference.unwrap_or(""))
             .arg(self.timing.history.max(1))
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))
+            .map_err(|e| self.err(&e))
     }
 
     async fn list(&self, key: String, after: u64) -> Result<Vec<String>, StoreError> {
@@ -569,9 +605,9 @@ impl RedisStore {
             .arg(key)
             .arg(0)
             .arg(-1)
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         Ok(all
             .into_iter()
             .filter(|json| crate::store::id_of(json) > after)
@@ -593,9 +629,9 @@ impl RedisStore {
     pub async fn seen(&self, token: &str, reference: &str) -> Result<Option<u64>, StoreError> {
         redis::cmd("GET")
             .arg(format!("chat:ref:{token}:{reference}"))
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))
+            .map_err(|e| self.err(&e))
     }
 
     /// As [`Store::sweep`](crate::store::Store::sweep).
@@ -604,9 +640,9 @@ impl RedisStore {
             .scripts
             .sweep
             .arg(self.grace())
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn().await)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(|e| self.err(&e))?;
         let mut out = out.into_iter();
         let mut swept = Swept {
             away: out.next().unwrap_or_default().into_iter().collect(),
