@@ -241,7 +241,9 @@ local grace = tonumber(ARGV[1])
 local t = now()
 local away = {}
 for _, token in ipairs(redis.call('ZRANGEBYSCORE', P .. 'presence', '-inf', t, 'LIMIT', 0, 100)) do
-  if redis.call('ZREM', P .. 'presence', token) == 1 and redis.call('EXISTS', P .. 'online:' .. token) == 0 then
+  -- The key may outlive its score by a millisecond: then the next sweep takes it.
+  if redis.call('EXISTS', P .. 'online:' .. token) == 0
+      and redis.call('ZREM', P .. 'presence', token) == 1 then
     for _, room in ipairs(redis.call('SMEMBERS', P .. 'urooms:' .. token)) do away[#away + 1] = room end
   end
 end

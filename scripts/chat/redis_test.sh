@@ -4,7 +4,8 @@
 #   bash scripts/chat/redis_test.sh
 #
 # Installs Debian's redis-server if it is missing (as root, with apt-get), then runs
-# `scale_out_two_processes_share_rooms_names_and_history_through_redis` in tests/chat.rs,
+# `scale_out_two_processes_share_rooms_names_and_history_through_redis` in tests/chat.rs
+# (and `readme_chat_commands_start_as_written`, whose Redis block needs the server),
 # which starts redis-server on a free port (no persistence, in a temporary directory) and
 # two chat processes with --redis, and checks that users on different processes see each
 # other in rooms, exchange private messages, and keep their names, rooms and history when
@@ -29,9 +30,10 @@ if [[ -z "$server" ]]; then
   fi
   # The package starts a system service on 6379; the test runs its own server instead.
   if command -v systemctl >/dev/null; then systemctl stop redis-server >/dev/null 2>&1 || true; fi
+  if command -v service >/dev/null; then service redis-server stop >/dev/null 2>&1 || true; fi
   server="$(command -v redis-server)"
 fi
 echo "using $("$server" --version | head -1)"
 
 RFC6455_REDIS_SERVER="$server" RFC6455_REQUIRE_REDIS=1 timeout 600 \
-  cargo test --all-features --test chat scale_out -- --nocapture
+  cargo test --all-features --test chat -- --nocapture scale_out readme_chat_commands
