@@ -213,6 +213,19 @@ pub trait Extension: Send {
         end: bool,
         output: &mut BytesMut,
     ) -> Result<(), ExtensionError>;
+
+    /// The largest received frame payload to accept, given
+    /// [`Config::max_frame_size`](crate::Config::max_frame_size) (`configured`): an
+    /// extension whose encoding can be longer than its input, as compression is for data
+    /// that does not compress, raises the limit by what its peer may add, so that a
+    /// message within the limit is accepted in one frame whether or not the peer
+    /// transformed it. Called once, by
+    /// [`Connection::with_extension`](crate::Connection::with_extension).
+    ///
+    /// The default: `configured`, unchanged.
+    fn max_frame_size(&self, configured: u64) -> u64 {
+        configured
+    }
 }
 
 impl<E: Extension + ?Sized> Extension for alloc::boxed::Box<E> {
@@ -244,5 +257,8 @@ impl<E: Extension + ?Sized> Extension for alloc::boxed::Box<E> {
         output: &mut BytesMut,
     ) -> Result<(), ExtensionError> {
         (**self).encode(input, end, output)
+    }
+    fn max_frame_size(&self, configured: u64) -> u64 {
+        (**self).max_frame_size(configured)
     }
 }

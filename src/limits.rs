@@ -69,7 +69,10 @@ impl Default for HandshakeLimits {
 #[non_exhaustive]
 pub struct Config {
     /// The largest frame payload accepted. Default: 16 MiB — the largest single frames
-    /// that conformance suites (Autobahn 9.1.6, 9.2.6) and real peers send.
+    /// that conformance suites (Autobahn 9.1.6, 9.2.6) and real peers send. An
+    /// extension may raise it by what its peer's encoding adds
+    /// ([`Extension::max_frame_size`](crate::extension::Extension::max_frame_size):
+    /// permessage-deflate adds 1/16 and 1 KiB, for data that grows when compressed).
     pub max_frame_size: u64,
     /// The largest message accepted, summed over its fragments. Default: 64 MiB, room for
     /// a 16 MiB message sent in any fragmentation, four times over.

@@ -3,10 +3,16 @@
 #
 #   python/  Python `websockets` client against examples/echo (sizes to 16 MiB, unicode,
 #            fragments, ping/pong, close, declined deflate, 100 connections x 100 round
-#            trips) and hand-made invalid frames (close codes 1002/1007/1009)
-#   node/    Node `ws` client against examples/echo (the same basics, 20 connections)
+#            trips) and hand-made invalid frames (close codes 1002/1007/1009); then, as
+#            python-deflate, with permessage-deflate against examples/echo --deflate
+#            (python/deflate_checks.py: the extension agreed, 1 B to 16 MiB text and
+#            binary, compressible and random, every parameter, RFC 7692 frames on the wire)
+#   node/    Node `ws` client against examples/echo (the same basics, 20 connections);
+#            node-deflate: ws with perMessageDeflate against echo --deflate
 #   client   examples/client against a Python `websockets` and a Node `ws` echo server
-#   browser/ Chromium (playwright-core) against examples/echo and examples/chat
+#   browser/ Chromium (playwright-core) against examples/echo and examples/chat;
+#            browser-deflate: Chromium (which always offers permessage-deflate) against
+#            echo --deflate (browser/deflate_checks.mjs)
 #
 #   bash scripts/interop/run.sh            # everything
 #   ONLY=python bash scripts/interop/run.sh  # suites: python node client browser
@@ -15,7 +21,7 @@
 # target/interop/venv, node/package-lock.json with npm ci; browser/run.sh installs
 # playwright-core and Debian's chromium), builds the examples once (debug, or
 # INTEROP_PROFILE=release), starts the echo server on a free port, and stops what it
-# started. Every check prints `PASS suite/name` or `FAIL suite/name: reason` and is
+# started (a second echo server, with --deflate, for the *-deflate suites). Every check prints `PASS suite/name` or `FAIL suite/name: reason` and is
 # bounded in time; each suite is bounded as a whole too. The last line is the total
 # `N passed, M failed`; the exit status is 1 if anything failed. Logs: target/interop/.
 set -euo pipefail
@@ -41,14 +47,21 @@ finish() {
 wants() { [[ " $only " == *" $1 "* ]]; }
 
 echo_pid=""
-stop_echo() {
-  if [[ -n "$echo_pid" ]] && kill -0 "$echo_pid" 2>/dev/null; then
-    kill -TERM "$echo_pid" 2>/dev/null || true
-    for _ in $(seq 80); do kill -0 "$echo_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$echo_pid" 2>/dev/null || true
+deflate_pid=""
+stop_pid() {
+  local pid="$1"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
   fi
-  if [[ -n "$echo_pid" ]]; then wait "$echo_pid" 2>/dev/null || true; fi
+  if [[ -n "$pid" ]]; then wait "$pid" 2>/dev/null || true; fi
+}
+stop_echo() {
+  stop_pid "$echo_pid"
   echo_pid=""
+  stop_pid "$deflate_pid"
+  deflate_pid=""
 }
 trap stop_echo EXIT
 trap 'exit 130' INT TERM
@@ -116,33 +129,46 @@ if ! (cd "$repo" && cargo build "${cargo_flags[@]}") >"$logs/build.log" 2>&1; th
 fi
 bin="$target/$profile/examples"
 
-# --- the echo server on a free port ---
-"$bin/echo" --addr 127.0.0.1:0 >"$logs/echo.log" 2>&1 &
-echo_pid=$!
-echo_url=""
-for _ in $(seq 100); do # 10 s
-  echo_url="$(grep -o -m1 'ws://[^ ]*' "$logs/echo.log" 2>/dev/null || true)"
-  [[ -n "$echo_url" ]] && break
-  kill -0 "$echo_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [[ -z "$echo_url" ]]; then
-  fail "setup/echo" "the echo server did not start within 10 s; see $logs/echo.log"
-  finish
-fi
-hostport="${echo_url#ws://}"
-if ! timeout 10 bash -c "until exec 3<>/dev/tcp/${hostport%:*}/${hostport##*:}; do sleep 0.1; done" 2>/dev/null; then
-  fail "setup/echo" "$echo_url does not accept connections"
-  finish
-fi
-echo "echo server at $echo_url (log: $logs/echo.log)"
+# --- the echo servers on free ports: plain, and with --deflate ---
+# start_echo NAME FLAGS...: starts $bin/echo, sets started_pid and started_url.
+start_echo() {
+  local name="$1"
+  shift
+  "$bin/echo" --addr 127.0.0.1:0 "$@" >"$logs/$name.log" 2>&1 &
+  started_pid=$!
+  started_url=""
+  for _ in $(seq 100); do # 10 s
+    started_url="$(grep -o -m1 'ws://[^ ]*' "$logs/$name.log" 2>/dev/null || true)"
+    [[ -n "$started_url" ]] && break
+    kill -0 "$started_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z "$started_url" ]]; then
+    fail "setup/$name" "the echo server did not start within 10 s; see $logs/$name.log"
+    finish
+  fi
+  local hostport="${started_url#ws://}"
+  if ! timeout 10 bash -c "until exec 3<>/dev/tcp/${hostport%:*}/${hostport##*:}; do sleep 0.1; done" 2>/dev/null; then
+    fail "setup/$name" "$started_url does not accept connections"
+    finish
+  fi
+  echo "$name server at $started_url (log: $logs/$name.log)"
+}
+start_echo echo
+echo_pid=$started_pid
+echo_url=$started_url
+start_echo echo-deflate --deflate
+deflate_pid=$started_pid
+deflate_url=$started_url
 
 # --- the suites ---
 if wants python; then
   run_suite python 300 "$venv/bin/python" "$here/python/echo_checks.py" "$echo_url"
+  run_suite python-deflate 300 "$venv/bin/python" "$here/python/deflate_checks.py" "$deflate_url"
 fi
 if wants node; then
   run_suite node 300 node "$here/node/echo_checks.mjs" "$echo_url"
+  run_suite node-deflate 240 node "$here/node/deflate_checks.mjs" "$deflate_url"
 fi
 if wants client; then
   run_suite client 240 "$venv/bin/python" "$here/python/client_checks.py" --client "$bin/client"
@@ -151,37 +177,46 @@ if wants browser; then
   if [[ -f "$here/browser/run.sh" ]]; then
     # It installs chromium on a fresh machine (apt-get) and runs the debug chat server.
     run_suite browser 480 env ECHO_URL="$echo_url" bash "$here/browser/run.sh"
+    # browser/run.sh installed playwright-core and Chromium.
+    run_suite browser-deflate 400 node "$here/browser/deflate_checks.mjs" --echo "$deflate_url" \
+      --chromium "${CHROMIUM:-/usr/bin/chromium}"
   else
     echo "--- browser: scripts/interop/browser/run.sh not present, skipped"
   fi
 fi
 
-# --- the echo server survived all of it, and shuts down cleanly (close 1001 to all) ---
-echo "--- echo"
-if kill -0 "$echo_pid" 2>/dev/null; then
-  pass "echo/alive-after-suites"
-  kill -TERM "$echo_pid"
-  # It waits up to its close timeout (5 s) + 1 s for open connections; allow 10 s.
-  timeout 10 tail --pid="$echo_pid" -f /dev/null || true
-  if kill -0 "$echo_pid" 2>/dev/null; then
-    fail "echo/sigterm-exit-0" "still running 10 s after SIGTERM"
-    kill -KILL "$echo_pid" 2>/dev/null || true
-    wait "$echo_pid" 2>/dev/null || true
+# --- the echo servers survived all of it, and shut down cleanly (close 1001 to all) ---
+# check_echo NAME PID
+check_echo() {
+  local name="$1" pid="$2" status
+  echo "--- $name"
+  if kill -0 "$pid" 2>/dev/null; then
+    pass "$name/alive-after-suites"
+    kill -TERM "$pid"
+    # It waits up to its close timeout (5 s) + 1 s for open connections; allow 10 s.
+    timeout 10 tail --pid="$pid" -f /dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then
+      fail "$name/sigterm-exit-0" "still running 10 s after SIGTERM"
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    else
+      status=0
+      wait "$pid" || status=$?
+      if [[ $status -eq 0 ]]; then
+        pass "$name/sigterm-exit-0"
+      else
+        fail "$name/sigterm-exit-0" "exit status $status after SIGTERM"
+      fi
+    fi
   else
     status=0
-    wait "$echo_pid" || status=$?
-    if [[ $status -eq 0 ]]; then
-      pass "echo/sigterm-exit-0"
-    else
-      fail "echo/sigterm-exit-0" "exit status $status after SIGTERM"
-    fi
+    wait "$pid" || status=$?
+    fail "$name/alive-after-suites" "the echo server exited with status $status; see $logs/$name.log"
   fi
-  echo_pid=""
-else
-  status=0
-  wait "$echo_pid" || status=$?
-  echo_pid=""
-  fail "echo/alive-after-suites" "the echo server exited with status $status; see $logs/echo.log"
-fi
+}
+check_echo echo "$echo_pid"
+echo_pid=""
+check_echo echo-deflate "$deflate_pid"
+deflate_pid=""
 
 finish

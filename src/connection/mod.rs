@@ -359,11 +359,15 @@ impl Connection {
     /// Runs `extension` on this connection: the outcome of the opening handshake's
     /// extension negotiation (§9.1). Its RSV bits are allowed on received frames where
     /// it says, and it transforms the messages it marks. Call before any bytes are
-    /// received or sent.
+    /// received or sent. The frame size limit becomes what the extension asks for
+    /// ([`Extension::max_frame_size`]; permessage-deflate allows for data that grows when
+    /// compressed).
     #[must_use]
     pub fn with_extension(mut self, extension: impl Extension + 'static) -> Self {
         self.decoder
             .set_allowed_rsv(extension.reserved_bits().bits());
+        self.decoder
+            .set_max_payload_len(extension.max_frame_size(self.config.max_frame_size));
         self.extension = Some(Box::new(extension));
         self
     }

@@ -333,4 +333,18 @@ impl Extension for PerMessageDeflate {
     ) -> Result<(), ExtensionError> {
         self.compress(input, end, output)
     }
+
+    /// The configured limit plus 1/16 and 1 KiB: what a peer's compressor adds to data
+    /// that does not compress. DEFLATE sends such data in stored blocks of 5 octets of
+    /// header each (RFC 1951 §3.2.4), and a sync flush adds one more per frame (RFC 7692
+    /// §7.2.1); zlib (browsers, Python `websockets`, Node `ws`) ends a block at least
+    /// every 127 octets even at its smallest memory level, under 4%. Without this, a
+    /// random 16 MiB message sent compressed in one frame, 16 MiB and a few KiB on the
+    /// wire, would fail the default 16 MiB frame limit with 1009, though the message is
+    /// within it. The decompressed size is still held to the message size limit.
+    fn max_frame_size(&self, configured: u64) -> u64 {
+        configured
+            .saturating_add(configured / 16)
+            .saturating_add(1024)
+    }
 }

@@ -121,6 +121,10 @@ impl FrameDecoder {
         self.allowed_rsv = bits & 0b111;
     }
 
+    pub(crate) fn set_max_payload_len(&mut self, max: u64) {
+        self.max_payload_len = max;
+    }
+
     /// The role frames are decoded for.
     #[must_use]
     pub const fn role(&self) -> Role {

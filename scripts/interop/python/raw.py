@@ -55,9 +55,11 @@ class RawClient:
         self.writer = writer
 
     @classmethod
-    async def connect(cls, url, extra=b""):
-        """Opens TCP and sends the opening handshake (§4.1), followed by `extra` in the same
-        write; checks the 101 and its accept key (§4.2.2)."""
+    async def connect(cls, url, extra=b"", extensions=None):
+        """Opens TCP and sends the opening handshake (§4.1), with `extensions` as its
+        Sec-WebSocket-Extensions when given, followed by `extra` in the same write; checks
+        the 101 and its accept key (§4.2.2). The response's headers (lower-case names)
+        are kept in `headers`."""
         parts = urlsplit(url)
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
         key = base64.b64encode(os.urandom(16))
@@ -68,7 +70,8 @@ class RawClient:
             "Connection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key.decode()}\r\n"
             "Sec-WebSocket-Version: 13\r\n"
-            "\r\n"
+            + (f"Sec-WebSocket-Extensions: {extensions}\r\n" if extensions else "")
+            + "\r\n"
         ).encode()
         writer.write(request + extra)
         await writer.drain()
@@ -87,7 +90,9 @@ class RawClient:
         accept = base64.b64encode(hashlib.sha1(key + GUID).digest()).decode()
         if headers.get("sec-websocket-accept") != accept:
             raise CheckFailed(f"bad Sec-WebSocket-Accept {headers.get('sec-websocket-accept')!r}")
-        return cls(reader, writer)
+        client = cls(reader, writer)
+        client.headers = headers
+        return client
 
     async def send(self, data):
         self.writer.write(data)
