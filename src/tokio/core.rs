@@ -561,7 +561,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 Poll::Ready(None)
             }
             Poll::Ready(Err(e)) => Poll::Ready(Some(Err(self.end_io(e, Side::Read)))),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                // Nothing to read: an idle connection keeps no empty buffers.
+                self.ws.release_buffers();
+                Poll::Pending
+            }
         }
     }
 

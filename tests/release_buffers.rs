@@ -1,0 +1,126 @@
+//! `Connection::release_buffers` (issue 12: idle memory): it gives back only empty
+//! buffers, so nothing received or queued is lost, and the connection works on; and the
+//! tokio adapter calls it when a read would block, so an idle connection holds none.
+
+use rfc6455::{Config, Connection, Event, MessageKind};
+
+/// A client's frames (masked, §5.3) for the server under test.
+fn client_bytes(send: impl FnOnce(&mut Connection)) -> Vec<u8> {
+    let mut client = Connection::client(Config::default());
+    send(&mut client);
+    client.take_outgoing()
+}
+
+#[test]
+fn an_idle_connection_holds_no_buffer() {
+    let mut server = Connection::server(Config::default());
+    let frame = client_bytes(|c| c.send_binary(&b"hello"[..]).unwrap());
+    server.receive_buffer().extend_from_slice(&frame);
+    let Some(Event::Binary(data)) = server.next_event().unwrap() else {
+        panic!("a binary message")
+    };
+    server.send_binary(data).unwrap();
+    let _ = server.take_outgoing();
+    // A read would block now: its room was lent, nothing came.
+    assert!(server.receive_buffer().capacity() > 0);
+    assert!(server.buffer_capacity() > 0);
+    server.release_buffers();
+    assert_eq!(server.buffer_capacity(), 0);
+    // And it works on.
+    let frame = client_bytes(|c| c.send_text("again").unwrap());
+    server.receive(&frame);
+    assert_eq!(
+        server.next_event().unwrap(),
+        Some(Event::Text("again".into()))
+    );
+}
+
+#[test]
+fn a_partial_frame_is_kept() {
+    let mut server = Connection::server(Config::default());
+    let frame = client_bytes(|c| c.send_binary(vec![7u8; 3000]).unwrap());
+    // Every split: header, mask key or payload cut anywhere.
+    for cut in [1, 2, 4, 6, 7, 100, 2999] {
+        server.receive_buffer().extend_from_slice(&frame[..cut]);
+        assert_eq!(server.next_event().unwrap(), None);
+        server.release_buffers();
+        assert!(
+            server.buffer_capacity() >= cut,
+            "the {cut} bytes received are kept"
+        );
+        server.receive(&frame[cut..]);
+        assert_eq!(
+            server.next_event().unwrap(),
+            Some(Event::Binary(vec![7u8; 3000].into())),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_message_in_fragments_is_kept() {
+    let mut server = Connection::server(Config::default());
+    let (first, rest) = {
+        let mut client = Connection::client(Config::default());
+        client.begin_message(MessageKind::Text).unwrap();
+        client.send_fragment(&b"first half, "[..]).unwrap();
+        let first = client.take_outgoing();
+        client.finish_message(&b"second half"[..]).unwrap();
+        (first, client.take_outgoing())
+    };
+    server.receive(&first);
+    assert_eq!(server.next_event().unwrap(), None);
+    server.release_buffers();
+    server.receive(&rest);
+    assert_eq!(
+        server.next_event().unwrap(),
+        Some(Event::Text("first half, second half".into()))
+    );
+}
+
+#[test]
+fn queued_bytes_are_kept() {
+    let mut server = Connection::server(Config::default());
+    server.send_text("not written yet").unwrap();
+    server.send_binary(vec![1u8; 5000]).unwrap();
+    let before = server.buffered_amount();
+    server.release_buffers();
+    assert_eq!(server.buffered_amount(), before);
+    let out = server.take_outgoing();
+    assert_eq!(&out[..17], b"\x81\x0fnot written yet");
+    assert_eq!(out.len(), before);
+    server.release_buffers();
+    assert_eq!(server.buffer_capacity(), 0);
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn the_adapter_releases_the_buffers_of_an_idle_connection() {
+    use std::time::Duration;
+
+    use rfc6455::tokio::{Message, Options, WebSocket};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (ours, mut peer) = tokio::io::duplex(64 * 1024);
+    let mut ws = WebSocket::from_connection(
+        ours,
+        Connection::server(Config::default()),
+        &Options::default(),
+    );
+    for round in 0..3 {
+        let frame = client_bytes(|c| c.send_binary(vec![round; 2000]).unwrap());
+        peer.write_all(&frame).await.unwrap();
+        let message = ws.recv().await.unwrap().expect("a message");
+        assert_eq!(message, Message::Binary(vec![round; 2000].into()));
+        ws.feed(message).await.unwrap();
+        // `recv` writes the echo, then finds nothing to read: the read would block. The
+        // timeout only ends the wait; what is checked is the state after it.
+        let waited = tokio::time::timeout(Duration::from_millis(20), ws.recv()).await;
+        assert!(waited.is_err(), "nothing more was sent");
+        assert_eq!(ws.connection().buffer_capacity(), 0, "round {round}");
+        let mut echo = vec![0u8; 2004];
+        peer.read_exact(&mut echo).await.unwrap();
+        assert_eq!(&echo[..4], &[0x82, 126, 0x07, 0xD0]);
+        assert!(echo[4..].iter().all(|&b| b == round));
+    }
+}
