@@ -9,9 +9,10 @@
 //!
 //! `--impl`:
 //!
-//! - `ours`: `rfc6455::tokio::accept_with`, `recv` / `send` (the echo of
+//! - `ours`: `rfc6455::tokio::accept_with`, `recv` / `feed` (the echo of
 //!   `examples/echo` without its caps and shutdown); fan-out: each message encoded once
-//!   as a `PreparedMessage` and queued to every receiver with `send_prepared`.
+//!   as a `PreparedMessage` and queued to every receiver with `feed_prepared`, all the
+//!   broadcasts waiting for a receiver in one write (`flush`).
 //! - `tungstenite`: `tokio-tungstenite` `accept_hdr_async`, `StreamExt::next` /
 //!   `SinkExt::send`.
 //! - `fastwebsockets`: a hyper 1 server, `fastwebsockets::upgrade`, `FragmentCollector`
@@ -124,7 +125,8 @@ mod ours {
         if !fanout {
             while let Some(message) = ws.recv().await? {
                 if message.is_data() {
-                    ws.send(message).await?;
+                    // `recv` writes the queued echoes before it waits for input.
+                    ws.feed(message).await?;
                 }
             }
             return Ok(());
@@ -143,10 +145,17 @@ mod ours {
                     None => return Ok(()),
                 },
                 item = inbox.recv() => {
+                    // Everything waiting, in one write.
                     let (from, prepared) = item?;
                     if from != me {
-                        ws.send_prepared(&prepared).await?;
+                        ws.feed_prepared(&prepared).await?;
                     }
+                    while let Ok((from, prepared)) = inbox.try_recv() {
+                        if from != me {
+                            ws.feed_prepared(&prepared).await?;
+                        }
+                    }
+                    ws.flush().await?;
                 }
             }
         }
