@@ -36,7 +36,16 @@ PARTS = ENV.get("PARTS", "matrix pipelined fanout idle").split()
 OUT = ENV.get("OUT", os.path.join(ENV.get("CARGO_TARGET_DIR", "target"), "e2e"))
 SERVER_CPU = ENV.get("SERVER_CPU", "0")
 CLIENT_CPU = ENV.get("CLIENT_CPU", "1")
+# A directory with an earlier build's `echo` and `e2e_server`: run as `echo@base` and
+# `ours@base` beside the others, for a before/after in the same interleaved run.
+BASELINE = ENV.get("BASELINE", "")
+if BASELINE:
+    SERVERS.insert(1, "echo@base")
 OURS = ("echo", "ours")
+
+
+def is_ours(name):
+    return name.split("@")[0] in OURS
 
 CONNECTIONS = [1, 10] if SHORT else [1, 100, 500]
 SIZES = [20, 1024] if SHORT else [20, 1024, 16 * 1024]
@@ -66,10 +75,13 @@ def start_server(name):
     global port
     port += 1
     addr = f"127.0.0.1:{port}"
-    if name == "echo":
-        cmd = [args.echo, "--addr", addr, "--quiet", "--max-connections", "20000"]
+    base, _, at = name.partition("@")
+    echo = os.path.join(BASELINE, "echo") if at else args.echo
+    server = os.path.join(BASELINE, "e2e_server") if at else args.server
+    if base == "echo":
+        cmd = [echo, "--addr", addr, "--quiet", "--max-connections", "20000"]
     else:
-        cmd = [args.server, "--impl", name, "--addr", addr]
+        cmd = [server, "--impl", base, "--addr", addr]
     proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + cmd, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
@@ -136,7 +148,7 @@ def fmt(x, unit=""):
 
 
 def best_peer(values, lower_is_better=False):
-    peers = [v for k, v in values.items() if k not in OURS and v is not None]
+    peers = [v for k, v in values.items() if not is_ours(k) and v is not None]
     if not peers:
         return None
     return min(peers) if lower_is_better else max(peers)
@@ -160,6 +172,7 @@ def table(title, cells, runs):
     out()
     names = [s for s in SERVERS if any(s in runs[k] for _, k in cells)]
     ours = next((s for s in names if s in OURS), None)
+    base = next((s for s in names if is_ours(s) and "@" in s), None)
     out("| case | " + " | ".join(names) + " | ours ÷ best peer |")
     out("|---|" + "---|" * (len(names) + 1))
     for label, key in cells:
@@ -175,6 +188,9 @@ def table(title, cells, runs):
                  f"per CPU-s {ratio(eff[ours], best_peer(eff))}")
         else:
             r = "—"
+        if ours and base:
+            r += (f"; ours ÷ {base}: msgs/s {ratio(rate[ours], rate[base])}, "
+                  f"per CPU-s {ratio(eff[ours], eff[base])}")
         out(f"| {label} | " + " | ".join(cols) + f" | {r} |")
     loads = [r["load"] for k in [k for _, k in cells] for s in runs[k].values() for r in s]
     if loads:
@@ -217,7 +233,7 @@ if "pipelined" in PARTS:
     table(f"Pipelined echo ({k} in flight per connection)",
           [(f"N={n}, {size_label(size)}, {k} in flight", "p")], runs)
 
-fan_servers = [("ours" if s == "echo" else s) for s in SERVERS]
+fan_servers = [s.replace("echo", "ours", 1) if s.startswith("echo") else s for s in SERVERS]
 if "fanout" in PARTS:
     runs = {"f": {}}
     saved = SERVERS

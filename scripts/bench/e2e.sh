@@ -15,6 +15,8 @@
 #   PARTS="matrix pipelined fanout idle" which parts to run
 #   OUT=target/e2e                       where results.jsonl and summary.md go
 #   SERVER_CPU=0 CLIENT_CPU=1            the CPUs to pin to
+#   BASELINE=DIR                         an earlier build's echo and e2e_server, run beside
+#                                        ours as echo@base / ours@base (before/after)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
