@@ -31,11 +31,15 @@ Options:
       --size BYTES             payload per message, at least 8; KiB/MiB suffixes [default: 20]
       --in-flight N            messages outstanding per connection (fanout: broadcasts
                                outstanding) [default: 1]
+      --burst                  echo: send the in-flight messages together, the next
+                               ones once all came back [default: a sliding window]
       --warmup SECONDS         before measuring [default: 1]
       --duration SECONDS       measured [default: 5]
       --settle SECONDS         idle: wait before reading the server's memory [default: 1]
       --server-pid PID         the server process: its CPU time (echo, fanout) and
                                resident memory (idle) go in the report
+      --perf                   count the server's system calls and context switches over
+                               the measured time with `perf stat` (needs --server-pid)
       --connect-concurrency N  handshakes in progress at once [default: 128]
       --label TEXT             copied into the report
   -h, --help                   this help
@@ -118,6 +122,8 @@ fn parse(args: &[String]) -> Result<(Settings, String), String> {
                 settings.connect_concurrency = v.parse().map_err(|_| bad(&v))?;
             }
             "--label" => label = value()?,
+            "--burst" => settings.burst = true,
+            "--perf" => settings.perf = true,
             // `cargo bench` passes `--bench`.
             "--bench" => {}
             other => return Err(format!("unknown argument {other:?}; see --help")),

@@ -23,7 +23,8 @@
 //!
 //! - [`Mode::Echo`]: each connection keeps `in_flight` messages outstanding: it sends
 //!   them in one write, and sends as many new ones, in one write, as echoes came back in a
-//!   read (closed loop; `in_flight = 1` is request-response).
+//!   read (closed loop; `in_flight = 1` is request-response). With `burst`, it sends the
+//!   next `in_flight` together once all of the last ones came back.
 //! - [`Mode::Fanout`]: `connections` receivers, then one sender, on the URL's path (the
 //!   servers broadcast every message on `/fanout` to every other connection there). The
 //!   sender keeps `in_flight` broadcasts outstanding; one is complete when every receiver
@@ -87,6 +88,9 @@ pub struct Settings {
     pub size: usize,
     /// Messages outstanding per connection (echo) or broadcasts outstanding (fan-out).
     pub in_flight: usize,
+    /// Echo: send `in_flight` messages together and the next ones only once all of
+    /// them came back (bursts), instead of one new message per echo (a sliding window).
+    pub burst: bool,
     /// Time before measuring.
     pub warmup: Duration,
     /// Time measured.
@@ -95,6 +99,9 @@ pub struct Settings {
     pub settle: Duration,
     /// The server's process, for its CPU time and resident memory.
     pub server_pid: Option<u32>,
+    /// Count the server's system calls and context switches over the measured time
+    /// with `perf stat` (needs `perf` and `server_pid`; adds a little to each call).
+    pub perf: bool,
     /// Handshakes in progress at once.
     pub connect_concurrency: usize,
 }
@@ -107,10 +114,12 @@ impl Default for Settings {
             connections: 1,
             size: 20,
             in_flight: 1,
+            burst: false,
             warmup: Duration::from_secs(1),
             duration: Duration::from_secs(5),
             settle: Duration::from_secs(1),
             server_pid: None,
+            perf: false,
             connect_concurrency: 128,
         }
     }
@@ -130,8 +139,8 @@ pub struct Report {
     pub p99_us: f64,
     pub p999_us: f64,
     pub max_us: f64,
-    /// The server's CPU time over the measured time, in cores (1.0 = one core busy).
-    pub server_cpu: Option<f64>,
+    /// What the server did over the measured time (with `server_pid`).
+    pub server: Option<ServerWork>,
     /// Ours, likewise.
     pub client_cpu: Option<f64>,
     /// Idle: the server's resident memory before and after the connections, bytes.
@@ -156,14 +165,16 @@ impl Report {
         let _ = write!(
             s,
             "{{\"label\":{label:?},\"mode\":\"{}\",\"url\":{:?},\"connections\":{},\"size\":{},\
-             \"in_flight\":{},\"seconds\":{:.3},\"messages\":{},\"rate\":{:.1},\"verified\":{},\
+             \"in_flight\":{},\"burst\":{},\"seconds\":{:.3},\"messages\":{},\"rate\":{:.1},\"verified\":{},\
              \"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\
-             \"server_cpu\":{},\"client_cpu\":{},\"rss_before\":{},\"rss_after\":{}",
+             \"server_cpu\":{},\"server_syscalls\":{},\"server_switches\":{},\"client_cpu\":{},\
+             \"rss_before\":{},\"rss_after\":{}",
             settings.mode.name(),
             settings.url,
             settings.connections,
             settings.size,
             settings.in_flight,
+            settings.burst,
             self.seconds,
             self.messages,
             self.rate(),
@@ -172,7 +183,9 @@ impl Report {
             self.p99_us,
             self.p999_us,
             self.max_us,
-            opt(self.server_cpu),
+            opt(self.server.map(|w| w.cpu)),
+            opt_u(self.server.and_then(|w| w.syscalls)),
+            opt_u(self.server.and_then(|w| w.switches)),
             opt(self.client_cpu),
             opt_u(self.rss_before),
             opt_u(self.rss_after),
@@ -654,34 +667,92 @@ fn rss(pid: u32) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// What the server did over the measured time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerWork {
+    /// CPU time, in cores (1.0 = one core busy).
+    pub cpu: f64,
+    /// System calls and context switches, counted by `perf stat` (with `perf`).
+    pub syscalls: Option<u64>,
+    pub switches: Option<u64>,
+}
+
+/// `perf stat` counting the server's system calls and context switches for `secs`.
+fn perf_stat(pid: u32, secs: f64) -> Option<std::process::Child> {
+    std::process::Command::new("perf")
+        .args([
+            "stat",
+            "-x",
+            ",",
+            "-e",
+            "raw_syscalls:sys_enter,context-switches",
+            "-p",
+        ])
+        .arg(pid.to_string())
+        .args(["--", "sleep", &format!("{secs:.3}")])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()
+}
+
+/// The two counts from `perf stat -x ,` output.
+fn perf_counts(child: std::process::Child) -> (Option<u64>, Option<u64>) {
+    let Ok(out) = child.wait_with_output() else {
+        return (None, None);
+    };
+    let text = String::from_utf8_lossy(&out.stderr);
+    let count = |event: &str| {
+        text.lines()
+            .find(|l| l.contains(event))
+            .and_then(|l| l.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    };
+    (count("raw_syscalls:sys_enter"), count("context-switches"))
+}
+
 /// CPU time of the server and of this process over an interval.
 struct CpuWatch {
     server: Option<(String, u64)>,
+    perf: RefCell<Option<std::process::Child>>,
     client: Option<u64>,
     at: Instant,
 }
 
 impl CpuWatch {
-    fn start(server_pid: Option<u32>) -> CpuWatch {
+    fn start(server_pid: Option<u32>, perf_secs: Option<f64>) -> CpuWatch {
         CpuWatch {
             server: server_pid.and_then(|p| {
                 let p = p.to_string();
                 cpu_ticks(&p).map(|t| (p, t))
             }),
+            perf: RefCell::new(server_pid.zip(perf_secs).and_then(|(p, t)| perf_stat(p, t))),
             client: cpu_ticks("self"),
             at: Instant::now(),
         }
     }
 
-    /// (server, client) cores busy since `start`.
-    fn stop(&self) -> (Option<f64>, Option<f64>) {
+    /// The server's work and this process's CPU (cores) since `start`.
+    fn stop(&self) -> (Option<ServerWork>, Option<f64>) {
         // USER_HZ is 100 on Linux.
         let secs = self.at.elapsed().as_secs_f64();
         let cores = |before: u64, now: Option<u64>| now.map(|t| (t - before) as f64 / 100.0 / secs);
+        let server = self.server.as_ref().and_then(|(p, t)| {
+            let cpu = cores(*t, cpu_ticks(p))?;
+            let (syscalls, switches) = self
+                .perf
+                .borrow_mut()
+                .take()
+                .map_or((None, None), perf_counts);
+            Some(ServerWork {
+                cpu,
+                syscalls,
+                switches,
+            })
+        });
         (
-            self.server
-                .as_ref()
-                .and_then(|(p, t)| cores(*t, cpu_ticks(p))),
+            server,
             self.client.and_then(|t| cores(t, cpu_ticks("self"))),
         )
     }
@@ -750,15 +821,22 @@ async fn echo(settings: &Settings, target: &Target) -> Result<Report, String> {
         let in_flight = settings.in_flight.max(1);
         let template = Template::new(id as u32, settings.size);
         tasks.push(tokio::task::spawn_local(echo_one(
-            id, conn, template, in_flight, clock, progress,
+            id,
+            conn,
+            template,
+            in_flight,
+            settings.burst,
+            clock,
+            progress,
         )));
     }
     // The CPU watch starts with the measured time.
     let server_pid = settings.server_pid;
+    let perf = settings.perf.then_some(settings.duration.as_secs_f64());
     let watch_cell = Rc::clone(&cpu_at_measure);
     let cpu_task = tokio::task::spawn_local(async move {
         tokio::time::sleep_until(clock.measure_from.into()).await;
-        *watch_cell.borrow_mut() = Some(CpuWatch::start(server_pid));
+        *watch_cell.borrow_mut() = Some(CpuWatch::start(server_pid, perf));
         tokio::time::sleep_until(clock.end.into()).await;
         watch_cell.borrow().as_ref().map(CpuWatch::stop)
     });
@@ -779,7 +857,7 @@ async fn echo(settings: &Settings, target: &Target) -> Result<Report, String> {
     };
     done.set(true);
     let total = total?;
-    let (server_cpu, client_cpu) = cpu_task.await.ok().flatten().unwrap_or((None, None));
+    let (server, client_cpu) = cpu_task.await.ok().flatten().unwrap_or((None, None));
     Ok(Report {
         messages: total.messages,
         seconds: settings.duration.as_secs_f64(),
@@ -788,7 +866,7 @@ async fn echo(settings: &Settings, target: &Target) -> Result<Report, String> {
         p99_us: total.latency.quantile_us(0.99),
         p999_us: total.latency.quantile_us(0.999),
         max_us: total.latency.max as f64 / 1000.0,
-        server_cpu,
+        server,
         client_cpu,
         ..Report::default()
     })
@@ -801,6 +879,7 @@ async fn echo_one(
     conn: Opened,
     template: Template,
     in_flight: usize,
+    burst: bool,
     clock: Clock,
     progress: Rc<Cell<u64>>,
 ) -> Result<Tally, String> {
@@ -840,7 +919,7 @@ async fn echo_one(
             ));
         }
         let now = Instant::now();
-        let mut echoed = 0;
+        let mut echoed = 0usize;
         while let Some(frame) = reader.next_frame(&who)? {
             if frame.len() != template.echo_len() {
                 return Err(format!(
@@ -865,10 +944,15 @@ async fn echo_one(
         if echoed == 0 {
             continue;
         }
-        progress.set(progress.get() + echoed);
-        if now < clock.end {
+        progress.set(progress.get() + echoed as u64);
+        let next_batch = match burst {
+            true if sent_at.is_empty() => in_flight,
+            true => 0,
+            false => echoed,
+        };
+        if now < clock.end && next_batch > 0 {
             out.clear();
-            for _ in 0..echoed {
+            for _ in 0..next_batch {
                 template.push(&mut out, next_send);
                 next_send = next_send.wrapping_add(1);
                 sent_at.push_back(now);
@@ -968,9 +1052,10 @@ async fn fanout(settings: &Settings, target: &Target) -> Result<Report, String> 
     }
     let dog = watchdog(Rc::clone(&progress), Rc::clone(&done));
     let server_pid = settings.server_pid;
+    let perf = settings.perf.then_some(settings.duration.as_secs_f64());
     let cpu_task = tokio::task::spawn_local(async move {
         tokio::time::sleep_until(clock.measure_from.into()).await;
-        let watch = CpuWatch::start(server_pid);
+        let watch = CpuWatch::start(server_pid, perf);
         tokio::time::sleep_until(clock.end.into()).await;
         watch.stop()
     });
@@ -1000,7 +1085,7 @@ async fn fanout(settings: &Settings, target: &Target) -> Result<Report, String> 
     if let Some(e) = failure {
         return Err(e);
     }
-    let (server_cpu, client_cpu) = cpu_task.await.unwrap_or((None, None));
+    let (server, client_cpu) = cpu_task.await.unwrap_or((None, None));
     let tally = fan.tally.borrow();
     Ok(Report {
         messages: tally.messages,
@@ -1010,7 +1095,7 @@ async fn fanout(settings: &Settings, target: &Target) -> Result<Report, String> 
         p99_us: tally.latency.quantile_us(0.99),
         p999_us: tally.latency.quantile_us(0.999),
         max_us: tally.latency.max as f64 / 1000.0,
-        server_cpu,
+        server,
         client_cpu,
         ..Report::default()
     })

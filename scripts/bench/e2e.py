@@ -14,12 +14,16 @@ Figures:
 - per CPU-s: messages per second of the server's CPU time (user + system) over the same
   interval. On a shared machine the server does not always get its core; this figure
   counts only the time it ran, so it moves less with the load of others;
+- sc: the server's system calls per message (per delivery for the fan-out), all kinds
+  (reads, writes, epoll_wait, futex...), counted by `perf stat -e raw_syscalls:sys_enter`
+  over the measured time when PERF=1 (the default if perf works);
 - ratios are ours / the best peer: above 1 is better for msgs/s and per CPU-s, below 1
   is better for p99.
 """
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -42,6 +46,9 @@ BASELINE = ENV.get("BASELINE", "")
 if BASELINE:
     SERVERS.insert(1, "echo@base")
 OURS = ("echo", "ours")
+PERF = ENV.get("PERF", "1") != "0" and subprocess.run(
+    ["perf", "stat", "-e", "raw_syscalls:sys_enter", "--", "true"],
+    capture_output=True).returncode == 0 if shutil.which("perf") else False
 
 
 def is_ours(name):
@@ -108,7 +115,7 @@ def run(part, name, mode, path, connections, size, in_flight, extra=()):
                "--connections", str(connections), "--size", str(size),
                "--in-flight", str(in_flight), "--warmup", str(WARMUP),
                "--duration", str(DURATION), "--server-pid", str(proc.pid),
-               "--label", name, *extra]
+               "--label", name, *(["--perf"] if PERF else []), *extra]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             sys.exit(f"e2e.py: {part} {name} {mode} N={connections} size={size}: "
@@ -121,9 +128,14 @@ def run(part, name, mode, path, connections, size, in_flight, extra=()):
     results.flush()
     per_cpu = report["rate"] / report["server_cpu"] if report.get("server_cpu") else None
     report["per_cpu"] = per_cpu
+    n = report["rate"] * report["seconds"]
+    calls, switches = report.get("server_syscalls"), report.get("server_switches")
+    report["calls"] = calls / n if calls is not None and n else None
+    report["switches_per"] = switches / n if switches is not None and n else None
     note = (f"{report['rss_per_connection']:.0f} B/conn" if "rss_per_connection" in report
             else f"{report['rate']:10.0f}/s p99 {report['p99_us']:8.0f} µs "
-                 f"server cpu {report['server_cpu'] or 0:.2f}")
+                 f"server cpu {report['server_cpu'] or 0:.2f} "
+                 f"syscalls/msg {report['calls'] or 0:.2f}")
     print(f"  {part:9} {name:16} N={connections:<5} {size:>6} B  {note}  (load {load:.1f})",
           file=sys.stderr, flush=True)
     return report
@@ -177,11 +189,13 @@ def table(title, cells, runs):
     out("|---|" + "---|" * (len(names) + 1))
     for label, key in cells:
         med = {s: {m: median([r.get(m) for r in runs[key].get(s, [])])
-                   for m in ("rate", "p99_us", "per_cpu", "server_cpu")} for s in names}
+                   for m in ("rate", "p99_us", "per_cpu", "calls")} for s in names}
         rate = {s: med[s]["rate"] for s in names}
         p99 = {s: med[s]["p99_us"] for s in names}
         eff = {s: med[s]["per_cpu"] for s in names}
-        cols = [f"{fmt(rate[s])}/s, p99 {fmt(p99[s])} µs, {fmt(eff[s])}/CPU-s" for s in names]
+        calls = {s: med[s]["calls"] for s in names}
+        cols = [f"{fmt(rate[s])}/s, p99 {fmt(p99[s])} µs, {fmt(eff[s])}/CPU-s, "
+                f"{calls[s]:.2f} sc" if calls[s] is not None else "—" for s in names]
         if ours:
             r = (f"msgs/s {ratio(rate[ours], best_peer(rate))}, "
                  f"p99 {ratio(p99[ours], best_peer(p99, True))}, "
@@ -226,12 +240,16 @@ if "matrix" in PARTS:
 
 if "pipelined" in PARTS:
     n, size, k = PIPELINED
-    runs = {"p": {}}
+    runs = {"window": {}, "burst": {}}
     for r in range(REPEATS):
-        for s in rotated(SERVERS, r):
-            runs["p"].setdefault(s, []).append(run("pipelined", s, "echo", "/", n, size, k))
+        for key, extra in (("window", ()), ("burst", ("--burst",))):
+            for s in rotated(SERVERS, r):
+                runs[key].setdefault(s, []).append(
+                    run(f"pipe-{key}", s, "echo", "/", n, size, k, extra))
     table(f"Pipelined echo ({k} in flight per connection)",
-          [(f"N={n}, {size_label(size)}, {k} in flight", "p")], runs)
+          [(f"N={n}, {size_label(size)}, a sliding window of {k}", "window"),
+           (f"N={n}, {size_label(size)}, bursts of {k} (the next once all came back)",
+            "burst")], runs)
 
 fan_servers = [s.replace("echo", "ours", 1) if s.startswith("echo") else s for s in SERVERS]
 if "fanout" in PARTS:
