@@ -223,6 +223,9 @@ async fn serve(
     };
     drop(handshake);
     let mut code = None;
+    // One wait for shutdown for the whole connection, not a new one per message.
+    let shutdown = stopped(stop);
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
             message = ws.recv() => match message? {
@@ -233,7 +236,7 @@ async fn serve(
                 Some(_) => {}
                 None => return Ok(code),
             },
-            () = stopped(stop) => {
+            () = &mut shutdown => {
                 ws.close(CloseCode::GOING_AWAY, "server shutting down").await?;
                 return Ok(Some(CloseCode::GOING_AWAY));
             }
