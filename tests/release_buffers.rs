@@ -1,6 +1,7 @@
 //! `Connection::release_buffers` (issue 12: idle memory): it gives back only empty
 //! buffers, so nothing received or queued is lost, and the connection works on; and the
 //! tokio adapter calls it when a read would block, so an idle connection holds none.
+#![cfg(feature = "std")]
 
 use rfc6455::{Config, Connection, Event, MessageKind};
 
@@ -91,6 +92,41 @@ fn queued_bytes_are_kept() {
     assert_eq!(out.len(), before);
     server.release_buffers();
     assert_eq!(server.buffer_capacity(), 0);
+}
+
+#[test]
+fn reads_that_would_block_do_not_shrink_the_room() {
+    // Reads that fill the room grow it (to 64 KiB); a read that would block brings
+    // nothing and says nothing about read sizes, so the room stays large across idle
+    // moments (where the adapter releases the buffers): a 16 KiB message keeps arriving
+    // in one read, not in a 4 KiB read and then the rest.
+    let mut server = Connection::server(Config::default());
+    let stream = client_bytes(|c| {
+        for _ in 0..200 {
+            c.send_binary(vec![5u8; 16 * 1024]).unwrap();
+        }
+    });
+    let mut at = 0;
+    while at < stream.len() {
+        let room = server.receive_buffer();
+        let n = (room.capacity() - room.len()).min(stream.len() - at);
+        room.extend_from_slice(&stream[at..at + n]);
+        at += n;
+        while server.next_event().unwrap().is_some() {}
+    }
+    let grown = server.receive_buffer().capacity();
+    assert!(grown >= 16 * 1024 + 14, "{grown}");
+    for _ in 0..4 {
+        // The room is lent, nothing comes: the read would block.
+        server.release_buffers();
+        let _ = server.receive_buffer();
+    }
+    server.release_buffers();
+    let after = server.receive_buffer().capacity();
+    assert!(
+        after >= 16 * 1024 + 14,
+        "{grown} -> {after}: a frame no longer fits"
+    );
 }
 
 #[cfg(feature = "tokio")]

@@ -499,7 +499,9 @@ impl Connection {
             Err(_) => 0,
         };
         self.rx.truncate(start + n);
-        self.adapt_read_size(n, room);
+        if n > 0 {
+            self.adapt_read_size(n, room);
+        }
         result
     }
 
@@ -588,7 +590,11 @@ impl Connection {
             let (n, room) = (fresh.len(), fresh.capacity());
             if self.accepts_input() {
                 self.rx.unsplit(fresh);
-                self.adapt_read_size(n, room);
+                // A read that would have blocked (or the end of stream) brought nothing:
+                // it says nothing about the size of reads.
+                if n > 0 {
+                    self.adapt_read_size(n, room);
+                }
             }
         }
         if !self.accepts_input() {
