@@ -129,6 +129,41 @@ fn reads_that_would_block_do_not_shrink_the_room() {
     );
 }
 
+#[test]
+fn one_frame_per_read_settles_on_one_read_per_frame() {
+    // A closed-loop echo of 16 KiB messages: the peer sends one frame and waits for its
+    // echo, so every read brings at most the rest of that frame, and between frames a
+    // read would block (where the adapter releases the buffers). After a few frames
+    // each must come in one read: the short read that ends a frame is not a reason to
+    // shrink the room.
+    let mut server = Connection::server(Config::default());
+    let frame = client_bytes(|c| c.send_binary(vec![9u8; 16 * 1024]).unwrap());
+    let mut reads_per_frame = Vec::new();
+    for _ in 0..12 {
+        let (mut at, mut reads) = (0, 0);
+        // As the adapter does: events until none, then a read, and again.
+        let event = loop {
+            if let Some(event) = server.next_event().unwrap() {
+                break event;
+            }
+            let room = server.receive_buffer();
+            let n = (room.capacity() - room.len()).min(frame.len() - at);
+            room.extend_from_slice(&frame[at..at + n]);
+            at += n;
+            reads += 1;
+        };
+        assert_eq!(event, Event::Binary(vec![9u8; 16 * 1024].into()));
+        // The next read would block.
+        let _ = server.receive_buffer();
+        server.release_buffers();
+        reads_per_frame.push(reads);
+    }
+    assert!(
+        reads_per_frame[6..].iter().all(|&r| r == 1),
+        "{reads_per_frame:?}"
+    );
+}
+
 #[cfg(feature = "tokio")]
 #[tokio::test]
 async fn the_adapter_releases_the_buffers_of_an_idle_connection() {

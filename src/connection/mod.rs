@@ -212,6 +212,9 @@ pub struct Connection {
     rx_in: BytesMut,
     /// The room offered for the next read (adapts between `MIN_READ` and `MAX_READ`).
     read_size: usize,
+    /// Whether the room last offered was for the rest of a frame in progress: a short
+    /// read there may just be the frame's end, not a sign of small reads.
+    room_mid_frame: bool,
     /// Bytes at the front of `rx` that belong to the event last lent by
     /// `next_event_ref`, removed on the next call.
     lent: usize,
@@ -338,6 +341,7 @@ impl Connection {
             rx: BytesMut::new(),
             rx_in: BytesMut::new(),
             read_size: MIN_READ,
+            room_mid_frame: false,
             lent: 0,
             joined_lent: false,
             unsettled: false,
@@ -610,12 +614,12 @@ impl Connection {
         }
     }
 
-    /// Grows the read size while reads fill the room offered, shrinks it while they use
-    /// little of it.
+    /// Grows the read size while reads fill the room offered, shrinks it while reads
+    /// between frames use little of it.
     fn adapt_read_size(&mut self, n: usize, room: usize) {
         if n >= room && room >= self.read_size {
             self.read_size = (self.read_size * 2).min(MAX_READ);
-        } else if n < self.read_size / 8 {
+        } else if n < self.read_size / 8 && !self.room_mid_frame {
             self.read_size = (self.read_size / 2).max(MIN_READ);
         }
     }
@@ -629,7 +633,9 @@ impl Connection {
     /// would copy the frame to a new allocation).
     fn make_room(&mut self) -> usize {
         let spare = self.rx.capacity() - self.rx.len();
-        let (need, want) = match self.decoder_missing() {
+        let missing = self.decoder_missing();
+        self.room_mid_frame = missing.is_some();
+        let (need, want) = match missing {
             None => (self.read_size, self.read_size),
             Some(missing) if missing <= RESERVE_WHOLE_FRAME_UP_TO => {
                 (missing.min(self.read_size), missing.max(self.read_size))
