@@ -528,13 +528,14 @@ impl Connection {
     /// (the tokio adapter does so). It costs a few allocations per message on a busy one.
     ///
     /// ```
-    /// use rfc6455::{Config, Connection, Event};
+    /// use rfc6455::{Config, Connection};
     ///
     /// let mut ws = Connection::server(Config::default());
     /// let room = ws.receive_buffer(); // a read would go here; it would block
     /// assert!(room.capacity() > 0);
     /// ws.release_buffers();
-    /// assert_eq!(ws.receive_buffer().len(), 0); // room again, allocated anew
+    /// assert_eq!(ws.buffer_capacity(), 0);
+    /// assert!(ws.receive_buffer().capacity() > 0); // room again, allocated anew
     /// assert_eq!(ws.next_event()?, None);
     /// # Ok::<(), rfc6455::ProtocolError>(())
     /// ```
