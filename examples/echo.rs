@@ -197,7 +197,10 @@ async fn serve(
     stop: &mut watch::Receiver<bool>,
 ) -> Result<Option<CloseCode>, Error> {
     let mut slot = None;
-    let accepted = settings.options.accept_with(stream, |request| {
+    // On the heap: the handshake's state (its buffer, parser and timer) is freed when it
+    // ends, instead of sizing every connection's task for it (`docs/PERFORMANCE.md`,
+    // issue 12: idle memory).
+    let accepted = Box::pin(settings.options.accept_with(stream, |request| {
         slot = Some(Arc::clone(connections).try_acquire_owned().map_err(|_| {
             Reject::new(503)
                 .header("Retry-After", "1")
@@ -213,22 +216,27 @@ async fn serve(
                 None => Upgrade::new(),
             },
         )
-    });
+    }));
     let mut ws = tokio::select! {
         ws = accepted => ws?,
         () = stopped(stop) => return Ok(None),
     };
     drop(handshake);
     let mut code = None;
+    // One wait for shutdown for the whole connection, not a new one per message.
+    let shutdown = stopped(stop);
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
             message = ws.recv() => match message? {
                 Some(Message::Close(frame)) => code = frame.map(|f| f.code),
-                Some(message) if message.is_data() => ws.send(message).await?,
+                // Queued: `recv` writes the echoes of everything one read brought in
+                // one write, before it waits for more.
+                Some(message) if message.is_data() => ws.feed(message).await?,
                 Some(_) => {}
                 None => return Ok(code),
             },
-            () = stopped(stop) => {
+            () = &mut shutdown => {
                 ws.close(CloseCode::GOING_AWAY, "server shutting down").await?;
                 return Ok(Some(CloseCode::GOING_AWAY));
             }

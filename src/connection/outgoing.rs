@@ -209,6 +209,25 @@ impl Outgoing {
         self.release();
     }
 
+    /// Gives back all the queue's memory if nothing is queued or held.
+    pub(crate) fn release_all(&mut self) {
+        if self.len == 0 {
+            self.tail = Vec::new();
+            self.tail_start = 0;
+            self.chunks = VecDeque::new();
+        }
+        if self.pongs.is_empty() {
+            self.pongs = VecDeque::new();
+        }
+    }
+
+    /// The memory the queue holds, bytes.
+    pub(crate) fn capacity(&self) -> usize {
+        self.tail.capacity()
+            + self.chunks.capacity() * core::mem::size_of::<Bytes>()
+            + self.pongs.capacity() * core::mem::size_of::<Bytes>()
+    }
+
     /// Gives back a large tail's memory once it has drained.
     fn release(&mut self) {
         if self.len == 0 && self.tail.capacity() > KEEP_CAPACITY {

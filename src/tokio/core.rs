@@ -514,10 +514,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                     return Poll::Ready(None);
                 }
                 message => {
+                    // A ping's pong goes out now, even if the caller then stops receiving
+                    // for a while. Data the caller queued waits for the write before the
+                    // next read: the answers to all the messages of one read go out in
+                    // one write.
                     if let Message::Ping(ping) = &message {
                         self.unwritten_control += ping.len() + 14;
                     }
-                    if self.ws.wants_write() {
+                    if self.unwritten_control > 0 && self.ws.wants_write() {
                         if let Poll::Ready(Err(e)) = self.poll_write_out(cx, Side::Read) {
                             return Poll::Ready(Some(Err(self.end_io(e, Side::Read))));
                         }
@@ -561,7 +565,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 Poll::Ready(None)
             }
             Poll::Ready(Err(e)) => Poll::Ready(Some(Err(self.end_io(e, Side::Read)))),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                // Nothing to read: an idle connection keeps no empty buffers.
+                self.ws.release_buffers();
+                Poll::Pending
+            }
         }
     }
 

@@ -111,6 +111,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// are queued; writes only what it must to make room. For batches: feed, then
     /// [`flush`](WebSocket::flush).
     ///
+    /// [`recv`](WebSocket::recv) also writes everything queued before it waits for
+    /// input, so a loop that answers each message it receives (an echo, a relay) can
+    /// feed the answers: those to all the messages of one read go out in one write.
+    ///
     /// # Errors
     /// As [`send`](WebSocket::send).
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
@@ -127,6 +131,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         poll_fn(|cx| self.core.poll_ready(cx)).await?;
         self.core.start_send_prepared(message)?;
         self.flush().await
+    }
+
+    /// Queues a message encoded once for many connections, waiting for room as
+    /// [`feed`](WebSocket::feed) does; for batches: feed several, then
+    /// [`flush`](WebSocket::flush) once.
+    ///
+    /// # Errors
+    /// As [`send`](WebSocket::send).
+    pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| self.core.poll_ready(cx)).await?;
+        self.core.start_send_prepared(message)
     }
 
     /// Writes everything queued.
@@ -321,6 +336,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
         poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
         lock(&self.shared).start_send_prepared(message)?;
         self.flush().await
+    }
+
+    /// Queues a prepared (broadcast) message, waiting for room; see
+    /// [`WebSocket::feed_prepared`].
+    ///
+    /// # Errors
+    /// As [`WebSocket::send`].
+    pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
+        lock(&self.shared).start_send_prepared(message)
     }
 
     /// Writes everything queued.

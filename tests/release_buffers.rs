@@ -1,0 +1,197 @@
+//! `Connection::release_buffers` (issue 12: idle memory): it gives back only empty
+//! buffers, so nothing received or queued is lost, and the connection works on; and the
+//! tokio adapter calls it when a read would block, so an idle connection holds none.
+#![cfg(feature = "std")]
+
+use rfc6455::{Config, Connection, Event, MessageKind};
+
+/// A client's frames (masked, §5.3) for the server under test.
+fn client_bytes(send: impl FnOnce(&mut Connection)) -> Vec<u8> {
+    let mut client = Connection::client(Config::default());
+    send(&mut client);
+    client.take_outgoing()
+}
+
+#[test]
+fn an_idle_connection_holds_no_buffer() {
+    let mut server = Connection::server(Config::default());
+    let frame = client_bytes(|c| c.send_binary(&b"hello"[..]).unwrap());
+    server.receive_buffer().extend_from_slice(&frame);
+    let Some(Event::Binary(data)) = server.next_event().unwrap() else {
+        panic!("a binary message")
+    };
+    server.send_binary(data).unwrap();
+    let _ = server.take_outgoing();
+    // A read would block now: its room was lent, nothing came.
+    assert!(server.receive_buffer().capacity() > 0);
+    assert!(server.buffer_capacity() > 0);
+    server.release_buffers();
+    assert_eq!(server.buffer_capacity(), 0);
+    // And it works on.
+    let frame = client_bytes(|c| c.send_text("again").unwrap());
+    server.receive(&frame);
+    assert_eq!(
+        server.next_event().unwrap(),
+        Some(Event::Text("again".into()))
+    );
+}
+
+#[test]
+fn a_partial_frame_is_kept() {
+    let mut server = Connection::server(Config::default());
+    let frame = client_bytes(|c| c.send_binary(vec![7u8; 3000]).unwrap());
+    // Every split: header, mask key or payload cut anywhere.
+    for cut in [1, 2, 4, 6, 7, 100, 2999] {
+        server.receive_buffer().extend_from_slice(&frame[..cut]);
+        assert_eq!(server.next_event().unwrap(), None);
+        server.release_buffers();
+        assert!(
+            server.buffer_capacity() >= cut,
+            "the {cut} bytes received are kept"
+        );
+        server.receive(&frame[cut..]);
+        assert_eq!(
+            server.next_event().unwrap(),
+            Some(Event::Binary(vec![7u8; 3000].into())),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_message_in_fragments_is_kept() {
+    let mut server = Connection::server(Config::default());
+    let (first, rest) = {
+        let mut client = Connection::client(Config::default());
+        client.begin_message(MessageKind::Text).unwrap();
+        client.send_fragment(&b"first half, "[..]).unwrap();
+        let first = client.take_outgoing();
+        client.finish_message(&b"second half"[..]).unwrap();
+        (first, client.take_outgoing())
+    };
+    server.receive(&first);
+    assert_eq!(server.next_event().unwrap(), None);
+    server.release_buffers();
+    server.receive(&rest);
+    assert_eq!(
+        server.next_event().unwrap(),
+        Some(Event::Text("first half, second half".into()))
+    );
+}
+
+#[test]
+fn queued_bytes_are_kept() {
+    let mut server = Connection::server(Config::default());
+    server.send_text("not written yet").unwrap();
+    server.send_binary(vec![1u8; 5000]).unwrap();
+    let before = server.buffered_amount();
+    server.release_buffers();
+    assert_eq!(server.buffered_amount(), before);
+    let out = server.take_outgoing();
+    assert_eq!(&out[..17], b"\x81\x0fnot written yet");
+    assert_eq!(out.len(), before);
+    server.release_buffers();
+    assert_eq!(server.buffer_capacity(), 0);
+}
+
+#[test]
+fn reads_that_would_block_do_not_shrink_the_room() {
+    // Reads that fill the room grow it (to 64 KiB); a read that would block brings
+    // nothing and says nothing about read sizes, so the room stays large across idle
+    // moments (where the adapter releases the buffers): a 16 KiB message keeps arriving
+    // in one read, not in a 4 KiB read and then the rest.
+    let mut server = Connection::server(Config::default());
+    let stream = client_bytes(|c| {
+        for _ in 0..200 {
+            c.send_binary(vec![5u8; 16 * 1024]).unwrap();
+        }
+    });
+    let mut at = 0;
+    while at < stream.len() {
+        let room = server.receive_buffer();
+        let n = (room.capacity() - room.len()).min(stream.len() - at);
+        room.extend_from_slice(&stream[at..at + n]);
+        at += n;
+        while server.next_event().unwrap().is_some() {}
+    }
+    let grown = server.receive_buffer().capacity();
+    assert!(grown >= 16 * 1024 + 14, "{grown}");
+    for _ in 0..4 {
+        // The room is lent, nothing comes: the read would block.
+        server.release_buffers();
+        let _ = server.receive_buffer();
+    }
+    server.release_buffers();
+    let after = server.receive_buffer().capacity();
+    assert!(
+        after >= 16 * 1024 + 14,
+        "{grown} -> {after}: a frame no longer fits"
+    );
+}
+
+#[test]
+fn one_frame_per_read_settles_on_one_read_per_frame() {
+    // A closed-loop echo of 16 KiB messages: the peer sends one frame and waits for its
+    // echo, so every read brings at most the rest of that frame, and between frames a
+    // read would block (where the adapter releases the buffers). After a few frames
+    // each must come in one read: the short read that ends a frame is not a reason to
+    // shrink the room.
+    let mut server = Connection::server(Config::default());
+    let frame = client_bytes(|c| c.send_binary(vec![9u8; 16 * 1024]).unwrap());
+    let mut reads_per_frame = Vec::new();
+    for _ in 0..12 {
+        let (mut at, mut reads) = (0, 0);
+        // As the adapter does: events until none, then a read, and again.
+        let event = loop {
+            if let Some(event) = server.next_event().unwrap() {
+                break event;
+            }
+            let room = server.receive_buffer();
+            let n = (room.capacity() - room.len()).min(frame.len() - at);
+            room.extend_from_slice(&frame[at..at + n]);
+            at += n;
+            reads += 1;
+        };
+        assert_eq!(event, Event::Binary(vec![9u8; 16 * 1024].into()));
+        // The next read would block.
+        let _ = server.receive_buffer();
+        server.release_buffers();
+        reads_per_frame.push(reads);
+    }
+    assert!(
+        reads_per_frame[6..].iter().all(|&r| r == 1),
+        "{reads_per_frame:?}"
+    );
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn the_adapter_releases_the_buffers_of_an_idle_connection() {
+    use std::time::Duration;
+
+    use rfc6455::tokio::{Message, Options, WebSocket};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (ours, mut peer) = tokio::io::duplex(64 * 1024);
+    let mut ws = WebSocket::from_connection(
+        ours,
+        Connection::server(Config::default()),
+        &Options::default(),
+    );
+    for round in 0..3 {
+        let frame = client_bytes(|c| c.send_binary(vec![round; 2000]).unwrap());
+        peer.write_all(&frame).await.unwrap();
+        let message = ws.recv().await.unwrap().expect("a message");
+        assert_eq!(message, Message::Binary(vec![round; 2000].into()));
+        ws.feed(message).await.unwrap();
+        // `recv` writes the echo, then finds nothing to read: the read would block. The
+        // timeout only ends the wait; what is checked is the state after it.
+        let waited = tokio::time::timeout(Duration::from_millis(20), ws.recv()).await;
+        assert!(waited.is_err(), "nothing more was sent");
+        assert_eq!(ws.connection().buffer_capacity(), 0, "round {round}");
+        let mut echo = vec![0u8; 2004];
+        peer.read_exact(&mut echo).await.unwrap();
+        assert_eq!(&echo[..4], &[0x82, 126, 0x07, 0xD0]);
+        assert!(echo[4..].iter().all(|&b| b == round));
+    }
+}
