@@ -314,6 +314,14 @@ fn upgrade(method: &[u8], version: (u8, u8), fields: &[(&[u8], &[u8])]) -> Resul
     if version < (1, 1) {
         return Err(400);
     }
+    request_fields(fields)
+}
+
+/// The §4.2.1 rules on a request's header fields (names and values as received; values
+/// are trimmed here), for a server whose HTTP stack parsed the request line already.
+pub fn request_fields(fields: &[(&[u8], &[u8])]) -> Result<(), u16> {
+    let trimmed: Vec<(&[u8], &[u8])> = fields.iter().map(|&(n, v)| (n, trim_ows(v))).collect();
+    let fields = &trimmed[..];
     // Item 2: a Host (RFC 9112 §3.2: exactly one).
     match values(fields, "host")[..] {
         [host] if is_printable(host) => {}
