@@ -246,8 +246,11 @@ fn is_key(key: &[u8]) -> bool {
 
 // ----- a server deciding on a request (§4.2.1) -----
 
+/// A request line's method, target and version.
+type RequestLine<'a> = (&'a [u8], &'a [u8], (u8, u8));
+
 /// The request line: method, target and version, or the status that refuses it.
-fn request_line(line: &[u8]) -> Result<(&[u8], &[u8], (u8, u8)), u16> {
+fn request_line(line: &[u8]) -> Result<RequestLine<'_>, u16> {
     let mut parts = line.splitn(3, |&b| b == b' ');
     let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
     else {
