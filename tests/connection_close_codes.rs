@@ -6,7 +6,9 @@
 //! they are), and the client under test masks with that key too: every byte below is
 //! literal.
 
-use rfc6455::{Config, Connection, ProtocolError, Role};
+use bytes::BytesMut;
+use rfc6455::extension::{Extension, ExtensionError, Rsv};
+use rfc6455::{Config, Connection, Event, MessageKind, ProtocolError, Role};
 
 /// A server, or a client whose masking keys are all zero.
 fn connection(role: Role, config: Config) -> Connection {
@@ -372,5 +374,61 @@ fn extension_data_it_cannot_decode_is_1002() {
         assert!(matches!(error, ProtocolError::Extension(_)), "{error:?}");
         assert_eq!(error.close_code().0, 1002);
         assert_eq!(ws.take_outgoing(), close_frame(role, 1002));
+    }
+}
+
+/// An extension that gives RSV1 a meaning and transforms nothing (payloads as they are).
+struct Rsv1Only;
+
+impl Extension for Rsv1Only {
+    fn reserved_bits(&self) -> Rsv {
+        Rsv::RSV1
+    }
+    fn decode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+        _max: usize,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+    fn begin_outgoing(&mut self, _kind: MessageKind, _len: Option<usize>) -> Rsv {
+        Rsv::NONE
+    }
+    fn encode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+}
+
+/// §5.2: with an extension that defines RSV1, a first frame with RSV1 is its; RSV2 and
+/// RSV3, which nobody defined, are 1002 on the header alone.
+#[test]
+fn reserved_bits_no_extension_claims_are_1002() {
+    for role in ROLES {
+        let mut ws = connection(role, Config::default()).with_extension(Rsv1Only);
+        ws.receive(&peer(role, 0xC2, b"ok"));
+        assert_eq!(
+            ws.next_event(),
+            Ok(Some(Event::Binary(b"ok".to_vec().into())))
+        );
+        for (bit, bits) in [(0x20, 0b010), (0x10, 0b001), (0x30, 0b011)] {
+            let mut ws = connection(role, Config::default()).with_extension(Rsv1Only);
+            // The header only: refused before the payload.
+            ws.receive(&peer(role, 0x82 | bit, b"payload")[..2]);
+            assert_eq!(
+                ws.next_event(),
+                Err(ProtocolError::ReservedBitsSet(bits)),
+                "{role:?}"
+            );
+            assert_eq!(ws.take_outgoing(), close_frame(role, 1002));
+        }
     }
 }

@@ -466,3 +466,46 @@ fn defaults_are_as_documented() {
     assert_eq!(c.max_pending_pongs, 16);
     assert!(!c.stream_fragments);
 }
+
+// ----- receive room -----
+
+/// The room `receive_buffer` lends for a large frame in progress: the rest of the frame
+/// (so its payload is read into place), but never more than 1 MiB ahead of what arrived
+/// for a frame that is announced and not sent (DESIGN: lengths are checked before memory
+/// is reserved).
+#[test]
+fn receive_room_is_the_rest_of_the_frame_up_to_1_mib() {
+    for (len, arrived) in [(300_000usize, 1_000usize), (100_000, 0), (70_000, 60_000)] {
+        let mut ws = Connection::server(Config::default());
+        let frame = peer(Role::Server, 0x82, &vec![3; len]);
+        let header = frame.len() - len;
+        ws.receive(&frame[..header + arrived]);
+        assert_eq!(ws.next_event(), Ok(None));
+        let rest = len - arrived;
+        let room = ws.receive_buffer().capacity();
+        assert!(
+            room >= rest,
+            "{room} bytes of room for the {rest} still to come"
+        );
+        assert!(
+            room <= rest + 64 * 1024,
+            "{room} bytes of room for the {rest} still to come"
+        );
+        // The rest read into it completes the frame.
+        ws.receive_buffer()
+            .extend_from_slice(&frame[header + arrived..]);
+        assert_eq!(
+            ws.next_event(),
+            Ok(Some(Event::Binary(vec![3; len].into())))
+        );
+    }
+    // Announced, not sent: 10 MiB.
+    let mut ws = Connection::server(Config::default());
+    ws.receive(&[0x82, 0xFF, 0, 0, 0, 0, 0, 0xA0, 0, 0, 1, 2, 3, 4]);
+    assert_eq!(ws.next_event(), Ok(None));
+    let room = ws.receive_buffer().capacity();
+    assert!(
+        (1 << 20) - 64 <= room && room <= 2 << 20,
+        "{room} bytes for an announced 10 MiB frame"
+    );
+}

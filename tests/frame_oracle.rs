@@ -394,3 +394,24 @@ fn rfc_5_7_examples_through_both() {
         assert_eq!(ours.len(), head.len() + len);
     }
 }
+
+/// `reset` forgets the frame in progress: the next bytes are read as a new header, not as
+/// the old frame's payload.
+#[test]
+fn reset_forgets_the_frame_in_progress() {
+    let mut decoder = FrameDecoder::new(Role::Client);
+    let mut buf = BytesMut::from(&b"\x82\x05ab"[..]);
+    assert_eq!(decoder.decode(&mut buf), Ok(None));
+    assert!(decoder.is_mid_frame());
+    decoder.reset();
+    assert!(!decoder.is_mid_frame());
+    let mut buf = BytesMut::from(&b"\x81\x02hi"[..]);
+    let frame = decoder
+        .decode(&mut buf)
+        .unwrap()
+        .expect("a new whole frame");
+    assert_eq!(
+        (frame.header.opcode, &frame.payload[..]),
+        (OpCode::Text, &b"hi"[..])
+    );
+}
