@@ -505,7 +505,7 @@ fn receive_room_is_the_rest_of_the_frame_up_to_1_mib() {
     assert_eq!(ws.next_event(), Ok(None));
     let room = ws.receive_buffer().capacity();
     assert!(
-        (1 << 20) - 64 <= room && room <= 2 << 20,
+        ((1 << 20) - 64..=2 << 20).contains(&room),
         "{room} bytes for an announced 10 MiB frame"
     );
 }

@@ -268,12 +268,10 @@ fn mutate_request(head: &RequestHead, m: &ReqMutation) -> (Vec<u8>, Verdict) {
             *status
         }
         ReqMutation::Duplicate(name, status) => {
-            match head.fields.iter().position(|f| named(f, name)) {
-                Some(at) => {
-                    let field = head.fields[at].clone();
-                    head.fields.push(field);
-                }
-                None => {} // an optional field that is not there
+            // An optional field that is not there stays absent.
+            if let Some(at) = head.fields.iter().position(|f| named(f, name)) {
+                let field = head.fields[at].clone();
+                head.fields.push(field);
             }
             *status
         }
