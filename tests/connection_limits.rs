@@ -509,3 +509,81 @@ fn receive_room_is_the_rest_of_the_frame_up_to_1_mib() {
         "{room} bytes for an announced 10 MiB frame"
     );
 }
+
+/// The room `receive_with` offers between frames: 4 KiB at first ("a few KiB for a quiet
+/// connection"), doubling while reads fill it, up to 64 KiB; halving back to 4 KiB while
+/// reads use little of it.
+#[test]
+fn read_room_is_4_kib_growing_to_64_kib_and_back() {
+    // A stream of whole 8-byte frames, so that every read ends between frames.
+    let frame = peer(Role::Server, 0x82, b"ab");
+    assert_eq!(frame.len(), 8);
+    let mut ws = Connection::server(Config::default());
+    let mut offered = Vec::new();
+    let mut fill = |ws: &mut Connection, how_much: fn(usize) -> usize| {
+        ws.receive_with(|room: &mut [u8]| {
+            offered.push(room.len());
+            let n = how_much(room.len());
+            for chunk in room[..n].chunks_mut(8) {
+                chunk.copy_from_slice(&frame);
+            }
+            Ok::<_, ()>(n)
+        })
+        .unwrap();
+        while ws.next_event().unwrap().is_some() {}
+    };
+    for _ in 0..7 {
+        fill(&mut ws, |room| room);
+    }
+    for _ in 0..6 {
+        fill(&mut ws, |_| 8);
+    }
+    let k = 1024;
+    assert_eq!(
+        offered,
+        [
+            4 * k,
+            8 * k,
+            16 * k,
+            32 * k,
+            64 * k,
+            64 * k,
+            64 * k,
+            64 * k,
+            32 * k,
+            16 * k,
+            8 * k,
+            4 * k,
+            4 * k
+        ]
+    );
+}
+
+#[test]
+fn config_is_the_one_given() {
+    let config = Config::default()
+        .max_frame_size(77)
+        .auto_pong(false)
+        .max_pending_pongs(3);
+    for role in ROLES {
+        assert_eq!(connection(role, config).config(), &config);
+    }
+}
+
+/// `wants_write`: bytes are queued or pongs are held.
+#[test]
+fn wants_write_follows_the_queue_and_the_held_pongs() {
+    for role in ROLES {
+        let mut ws = connection(role, Config::default());
+        assert!(!ws.wants_write());
+        ws.send_text("x").unwrap();
+        assert!(ws.wants_write());
+        let _ = ws.take_outgoing();
+        assert!(!ws.wants_write());
+        ws.receive(&peer(role, 0x89, b""));
+        assert_eq!(ws.next_event(), Ok(Some(Event::Ping(Vec::new().into()))));
+        assert!(ws.wants_write(), "a held pong");
+        assert_eq!(ws.take_outgoing(), ours(role, 0x8A, b""));
+        assert!(!ws.wants_write());
+    }
+}
