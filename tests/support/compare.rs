@@ -7,7 +7,7 @@
 
 #![allow(dead_code, reason = "each user takes a different part")]
 
-use rfc6455::{Config, Connection, Event, MessageKind, Role};
+use rfc6455::{Config, Connection, Event, EventRef, MessageKind, Role};
 
 use crate::reference::{End, Outcome, RefEvent, Settings, decode_all};
 
@@ -48,6 +48,29 @@ pub fn ref_event(event: Event) -> RefEvent {
     }
 }
 
+/// A borrowed event in the model's terms.
+pub fn ref_event_borrowed(event: EventRef<'_>) -> RefEvent {
+    match event {
+        EventRef::Text(text) => RefEvent::Text(text.as_bytes().to_vec()),
+        EventRef::Binary(data) => RefEvent::Binary(data.to_vec()),
+        EventRef::Ping(data) => RefEvent::Ping(data.to_vec()),
+        EventRef::Pong(data) => RefEvent::Pong(data.to_vec()),
+        EventRef::Close { code, reason } => RefEvent::Close(code.0, reason.as_bytes().to_vec()),
+        EventRef::Fragment {
+            kind,
+            data,
+            first,
+            fin,
+        } => RefEvent::Fragment {
+            text: kind == MessageKind::Text,
+            data: data.to_vec(),
+            first,
+            fin,
+        },
+        other => panic!("an event the model does not know: {other:?}"),
+    }
+}
+
 /// A connection for `role`; a client masks with a fixed, varied key sequence.
 pub fn connection(role: Role, config: Config) -> Connection {
     match role {
@@ -68,23 +91,32 @@ pub fn connection(role: Role, config: Config) -> Connection {
 /// at once), taking every event after each piece, then ends the stream; the outgoing
 /// bytes are taken once, at the end. Returns what happened in the model's terms, or a
 /// description of output the reference cannot read.
+///
+/// `borrowed`: bytes are read into `receive_buffer` and events taken with
+/// `next_event_ref`, instead of `receive` and `next_event`.
 pub fn run_ours(
     role: Role,
     config: Config,
     input: &[u8],
     chunks: &[usize],
+    borrowed: bool,
 ) -> Result<Outcome, String> {
     let mut ws = connection(role, config);
     let mut events = Vec::new();
     let mut failure = None;
     let mut drain = |ws: &mut Connection| -> Result<(), String> {
         loop {
-            match ws.next_event() {
+            let next = if borrowed {
+                ws.next_event_ref().map(|e| e.map(ref_event_borrowed))
+            } else {
+                ws.next_event().map(|e| e.map(ref_event))
+            };
+            match next {
                 Ok(Some(event)) => {
                     if failure.is_some() {
                         return Err(format!("event {event:?} after the failure"));
                     }
-                    events.push(ref_event(event));
+                    events.push(event);
                 }
                 Ok(None) => return Ok(()),
                 Err(error) => {
@@ -101,7 +133,11 @@ pub fn run_ours(
     while !rest.is_empty() {
         let n = sizes.next().map_or(rest.len(), |&n| n.clamp(1, rest.len()));
         let (now, later) = rest.split_at(n);
-        ws.receive(now);
+        if borrowed {
+            ws.receive_buffer().extend_from_slice(now);
+        } else {
+            ws.receive(now);
+        }
         drain(&mut ws)?;
         rest = later;
     }
@@ -134,7 +170,9 @@ pub fn run_ours(
     })
 }
 
-/// Ours against the model on `input`; `Err` describes the first difference.
+/// Ours against the model on `input`, through the owned API (`receive`, `next_event`)
+/// and the borrowed one (`receive_buffer`, `next_event_ref`); `Err` describes the first
+/// difference.
 pub fn compare(
     role: Role,
     config: Config,
@@ -142,13 +180,16 @@ pub fn compare(
     chunks: &[usize],
 ) -> Result<Outcome, String> {
     let model = crate::reference::Receiver::run(end(role), settings(&config), input);
-    let ours = run_ours(role, config, input, chunks)?;
-    if ours != model {
-        return Err(format!(
-            "{role:?} in chunks {chunks:?}:\n  ours:  {}\n  model: {}",
-            describe(&ours),
-            describe(&model)
-        ));
+    for borrowed in [false, true] {
+        let ours = run_ours(role, config, input, chunks, borrowed)?;
+        if ours != model {
+            return Err(format!(
+                "{role:?} in chunks {chunks:?}{}:\n  ours:  {}\n  model: {}",
+                if borrowed { ", borrowed" } else { "" },
+                describe(&ours),
+                describe(&model)
+            ));
+        }
     }
     Ok(model)
 }
