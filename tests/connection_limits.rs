@@ -558,32 +558,3 @@ fn read_room_is_4_kib_growing_to_64_kib_and_back() {
         ]
     );
 }
-
-#[test]
-fn config_is_the_one_given() {
-    let config = Config::default()
-        .max_frame_size(77)
-        .auto_pong(false)
-        .max_pending_pongs(3);
-    for role in ROLES {
-        assert_eq!(connection(role, config).config(), &config);
-    }
-}
-
-/// `wants_write`: bytes are queued or pongs are held.
-#[test]
-fn wants_write_follows_the_queue_and_the_held_pongs() {
-    for role in ROLES {
-        let mut ws = connection(role, Config::default());
-        assert!(!ws.wants_write());
-        ws.send_text("x").unwrap();
-        assert!(ws.wants_write());
-        let _ = ws.take_outgoing();
-        assert!(!ws.wants_write());
-        ws.receive(&peer(role, 0x89, b""));
-        assert_eq!(ws.next_event(), Ok(Some(Event::Ping(Vec::new().into()))));
-        assert!(ws.wants_write(), "a held pong");
-        assert_eq!(ws.take_outgoing(), ours(role, 0x8A, b""));
-        assert!(!ws.wants_write());
-    }
-}
