@@ -1,11 +1,16 @@
 //! Both roles fed arbitrary bytes never panic, and after an error return only `Ok(None)`
 //! ("No input may panic", DESIGN.md). Frame-shaped random input, which gets past the
 //! header checks more often, gives the same events, error and outgoing bytes however it is
-//! chunked.
+//! chunked, and the same as the reference model (`tests/support/reference.rs`).
 
 #[allow(dead_code)]
 #[path = "conformance/harness.rs"]
 mod harness;
+
+#[path = "support/compare.rs"]
+mod compare;
+#[path = "support/reference.rs"]
+mod reference;
 
 use harness::{Chunking, KeyStream, Wire, connection, drive};
 use proptest::prelude::*;
@@ -154,6 +159,9 @@ proptest! {
         prop_assert_eq!(a.error, b.error);
         prop_assert_eq!(&a.output, &b.output);
         prop_assert_eq!(whole.state(), split.state());
+        // And what the model does (without the echo): events, close code, frames sent.
+        let result = compare::compare(role, config, &input, &[max]);
+        prop_assert!(result.is_ok(), "{}", result.unwrap_err());
     }
 }
 

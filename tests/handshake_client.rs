@@ -696,12 +696,84 @@ proptest! {
         prop_assert_eq!(whole, split);
     }
 
+    /// URIs built from parts (§3, RFC 3986), each part valid or not: the result is the
+    /// one the parts call for — the first bad part's error in the order scheme,
+    /// fragment, user information, host, port, path — and a valid URI's components are
+    /// the parts it was built from.
     #[test]
-    fn arbitrary_uris_never_panic(text in "\\PC{0,40}", tail in "[ -~]{0,40}") {
-        let _ = WsUri::parse(&text);
-        let _ = WsUri::parse(&format!("ws://{tail}"));
-        if let Ok(uri) = WsUri::parse(&format!("wss://{tail}")) {
-            let _ = (uri.resource_name(), uri.host_header());
+    fn uris_from_parts_parse_to_their_parts(
+        scheme in prop::sample::select(vec![
+            ("ws", Some(false)), ("WS", Some(false)), ("wss", Some(true)), ("wSs", Some(true)),
+            ("http", None), ("", None), ("ws:", None),
+        ]),
+        userinfo in prop::sample::select(vec![None, Some("user@"), Some("u:p@")]),
+        host in prop::sample::select(vec![
+            ("example.com", true), ("127.0.0.1", true), ("[::1]", true), ("[2001:db8::8a2e:370:7334]", true),
+            ("a-b_c~d%41!$&'()*+,;=", true), ("", false), ("ex ample", false), ("[::1", false),
+            ("[zz::1]", false), ("[127.0.0.1]", false), ("\u{e9}x", false),
+        ]),
+        port in prop::sample::select(vec![
+            (None, Some(None)), (Some(""), Some(None)), (Some("0"), Some(Some(0u16))),
+            (Some("8080"), Some(Some(8080))), (Some("65535"), Some(Some(65535))),
+            (Some("65536"), None), (Some("8x"), None), (Some("-1"), None),
+        ]),
+        path in prop::sample::select(vec![("", true), ("/", true), ("/a/b%20c", true), ("/\u{e9}", false), ("/a b", false)]),
+        query in prop::sample::select(vec![None, Some(""), Some("x=1&y")]),
+        fragment in any::<bool>(),
+    ) {
+        let (scheme_text, secure) = scheme;
+        let (host_text, host_ok) = host;
+        let (port_text, port_value) = port;
+        let (path_text, path_ok) = path;
+        let mut text = format!("{scheme_text}://{}{host_text}", userinfo.unwrap_or(""));
+        if let Some(p) = port_text {
+            text.push(':');
+            text.push_str(p);
+        }
+        text.push_str(path_text);
+        if let Some(q) = query {
+            text.push('?');
+            text.push_str(q);
+        }
+        if fragment {
+            text.push_str("#f");
+        }
+        let expected = match (secure, fragment, userinfo, host_ok, port_value, path_ok) {
+            (None, ..) => Err(UriError::InvalidScheme),
+            (_, true, ..) => Err(UriError::Fragment),
+            (_, _, Some(_), ..) => Err(UriError::UserInfo),
+            (_, _, _, false, ..) => Err(UriError::InvalidHost),
+            (_, _, _, _, None, _) => Err(UriError::InvalidPort),
+            (_, _, _, _, _, false) => Err(UriError::InvalidPath),
+            (Some(secure), _, _, _, Some(port), true) => Ok((
+                secure,
+                host_text.to_owned(),
+                // RFC 6455 §3: the default ports are 80 and 443.
+                port.unwrap_or(if secure { 443 } else { 80 }),
+                if path_text.is_empty() { "/".to_owned() } else { path_text.to_owned() },
+                query.map(str::to_owned),
+            )),
+        };
+        let got = WsUri::parse(&text).map(|u| {
+            (u.is_secure(), u.host().to_owned(), u.port(), u.path().to_owned(), u.query().map(str::to_owned))
+        });
+        prop_assert_eq!(got, expected, "{}", text);
+    }
+
+    /// Any text after `ws://`: if it parses, the Host header and resource name it gives
+    /// (§4.1) parse back to the same host, port, path and query.
+    #[test]
+    fn parsed_uris_round_trip_through_host_and_resource_name(tail in "[ -~]{0,40}", secure in any::<bool>()) {
+        let scheme = if secure { "wss" } else { "ws" };
+        let text = format!("{scheme}://{tail}");
+        if let Ok(uri) = WsUri::parse(&text) {
+            prop_assert!(uri.resource_name().starts_with('/'));
+            let again_text = format!("{scheme}://{}{}", uri.host_header(), uri.resource_name());
+            let again = WsUri::parse(&again_text).expect("a parsed URI written out parses");
+            prop_assert_eq!(
+                (again.is_secure(), again.host(), again.port(), again.path(), again.resource_name(), again.host_header()),
+                (uri.is_secure(), uri.host(), uri.port(), uri.path(), uri.resource_name(), uri.host_header())
+            );
         }
     }
 }

@@ -2,7 +2,9 @@
 //! streamed messages, closes, partial deliveries, end of stream — with the bytes between
 //! them delivered in arbitrary pieces. Never a panic, and every message, ping, pong and
 //! close one side sends (automatic pongs and close echoes included) arrives at the other,
-//! in order.
+//! in order. Each command is accepted exactly when the rules allow it (open, no streamed
+//! message in the way, a control payload of at most 125 bytes, a close code that may be
+//! sent, text that can be UTF-8), so a wrongly refused send fails the target too.
 #![no_main]
 
 use std::collections::VecDeque;
@@ -12,6 +14,9 @@ use libfuzzer_sys::fuzz_target;
 use rfc6455::{
     CloseCode, CloseFrame, Config, Connection, ConnectionState, Event, MessageKind, ProtocolError,
 };
+
+#[path = "../../tests/support/reference.rs"]
+mod reference;
 
 /// An operation; the `bool` picks the side (false: client, true: server).
 #[derive(Debug, Arbitrary)]
@@ -49,6 +54,8 @@ struct Side {
     streaming: Option<(MessageKind, Vec<u8>)>,
     /// No more input: end of stream reported.
     done: bool,
+    /// Commands are accepted: no close sent or received, no end of stream (§7.1.2-§7.1.4).
+    open: bool,
 }
 
 impl Side {
@@ -60,6 +67,7 @@ impl Side {
             held_pongs: Vec::new(),
             streaming: None,
             done: false,
+            open: true,
         }
     }
 
@@ -77,36 +85,69 @@ impl Side {
         }));
     }
 
-    fn apply(&mut self, op: Op) {
-        let ws = &mut self.ws;
-        let sent = match op {
-            Op::Text(_, text) => ws
-                .send_text(&text)
-                .is_ok()
-                .then(|| Event::Text(text.into())),
-            Op::Binary(_, data) => ws
-                .send_binary(&data)
-                .is_ok()
-                .then(|| Event::Binary(data.into())),
-            Op::Ping(_, data) => ws
-                .send_ping(&data)
-                .is_ok()
-                .then(|| Event::Ping(data.into())),
-            Op::Pong(_, data) => ws
-                .send_pong(&data)
-                .is_ok()
-                .then(|| Event::Pong(data.into())),
+    /// Whether `op` must be accepted, by the rules rather than by asking the connection.
+    fn must_accept(&self, op: &Op) -> bool {
+        let idle = self.open && self.streaming.is_none();
+        match op {
+            Op::Text(..) | Op::Binary(..) | Op::Begin(..) => idle,
+            // A close may interrupt a streamed message.
+            Op::CloseEmpty(_) => self.open,
+            // §5.5: control payloads of at most 125 bytes.
+            Op::Ping(_, data) | Op::Pong(_, data) => self.open && data.len() <= 125,
+            // §7.4: a code that may be sent; code and reason within 125 bytes (§5.5).
             Op::Close(_, code, reason) => {
-                if ws.close(CloseCode(code), &reason).is_ok() {
-                    self.expect_close(CloseCode(code), &reason);
+                self.open && reference::close_code_may_be_sent(*code) && 2 + reason.len() <= 125
+            }
+            Op::Fragment(_, data) | Op::Finish(_, data) => match &self.streaming {
+                Some((MessageKind::Text, sent)) if self.open => {
+                    // §8.1 for what we send: the text so far can still be valid UTF-8,
+                    // and is whole at its end.
+                    let mut utf8 = reference::Utf8State::default();
+                    let viable = sent.iter().chain(data).all(|&b| utf8.push(b));
+                    viable && (matches!(op, Op::Fragment(..)) || utf8.at_boundary())
                 }
-                None
+                Some(_) => self.open,
+                None => false,
+            },
+            Op::Deliver(..) | Op::Eof(_) => true,
+        }
+    }
+
+    fn apply(&mut self, op: Op) {
+        let must_accept = self.must_accept(&op);
+        let ws = &mut self.ws;
+        let (accepted, sent) = match op {
+            Op::Text(_, text) => {
+                let ok = ws.send_text(&text).is_ok();
+                (ok, ok.then(|| Event::Text(text.into())))
+            }
+            Op::Binary(_, data) => {
+                let ok = ws.send_binary(&data).is_ok();
+                (ok, ok.then(|| Event::Binary(data.into())))
+            }
+            Op::Ping(_, data) => {
+                let ok = ws.send_ping(&data).is_ok();
+                (ok, ok.then(|| Event::Ping(data.into())))
+            }
+            Op::Pong(_, data) => {
+                let ok = ws.send_pong(&data).is_ok();
+                (ok, ok.then(|| Event::Pong(data.into())))
+            }
+            Op::Close(_, code, reason) => {
+                let ok = ws.close(CloseCode(code), &reason).is_ok();
+                if ok {
+                    self.expect_close(CloseCode(code), &reason);
+                    self.open = false;
+                }
+                (ok, None)
             }
             Op::CloseEmpty(_) => {
-                if ws.close_without_status().is_ok() {
+                let ok = ws.close_without_status().is_ok();
+                if ok {
                     self.expect_close(CloseCode::NO_STATUS_RECEIVED, "");
+                    self.open = false;
                 }
-                None
+                (ok, None)
             }
             Op::Begin(_, text) => {
                 let kind = if text {
@@ -114,15 +155,20 @@ impl Side {
                 } else {
                     MessageKind::Binary
                 };
-                if ws.begin_message(kind).is_ok() {
+                let ok = ws.begin_message(kind).is_ok();
+                if ok {
                     self.streaming = Some((kind, Vec::new()));
                 }
-                None
+                (ok, None)
             }
             Op::Fragment(_, data) => self.stream(&data, false),
             Op::Finish(_, data) => self.stream(&data, true),
-            Op::Deliver(..) | Op::Eof(_) => None,
+            Op::Deliver(..) | Op::Eof(_) => (true, None),
         };
+        assert_eq!(
+            accepted, must_accept,
+            "a command accepted or refused against the rules"
+        );
         if sent.is_some() {
             self.before_frame();
         }
@@ -134,14 +180,14 @@ impl Side {
         self.sent.extend(self.held_pongs.drain(..));
     }
 
-    fn stream(&mut self, data: &[u8], fin: bool) -> Option<Event> {
+    fn stream(&mut self, data: &[u8], fin: bool) -> (bool, Option<Event>) {
         let result = if fin {
             self.ws.finish_message(data)
         } else {
             self.ws.send_fragment(data)
         };
         if result.is_err() {
-            return None;
+            return (false, None);
         }
         self.before_frame();
         let (kind, mut buf) = self
@@ -151,16 +197,17 @@ impl Side {
         buf.extend_from_slice(data);
         if !fin {
             self.streaming = Some((kind, buf));
-            return None;
+            return (true, None);
         }
-        Some(match kind {
+        let message = match kind {
             MessageKind::Text => Event::Text(
                 String::from_utf8(buf)
                     .expect("text validated on send")
                     .into(),
             ),
             MessageKind::Binary => Event::Binary(buf.into()),
-        })
+        };
+        (true, Some(message))
     }
 }
 
@@ -185,7 +232,9 @@ fn deliver(from: &mut Side, to: &mut Side, n: usize) {
                     Event::Close(close) if was_open => {
                         // The echo carries the code and the reason (§5.5.1).
                         to.expect_close(close.code, &close.reason);
+                        to.open = false;
                     }
+                    Event::Close(_) => to.open = false,
                     _ => {}
                 }
             }
@@ -226,6 +275,7 @@ fuzz_target!(|input: Input| {
                     &mut client
                 };
                 side.done = true;
+                side.open = false;
                 side.ws.receive_eof();
                 let was_closed = side.ws.state() == ConnectionState::Closed;
                 let result = side.ws.next_event();

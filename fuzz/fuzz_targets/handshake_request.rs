@@ -1,13 +1,18 @@
 //! Arbitrary bytes into the server's request parsers (`parse_head` for any HTTP request,
 //! `parse` for the opening handshake), whole and in chunks chosen by the input: never a
 //! panic, the same outcome either way, `parse` the same as `parse_head` then `upgrade`,
-//! and an accepted request can always be answered. (Linear work is a test in
-//! `tests/handshake.rs`: a 4 MiB head in one-byte reads.)
+//! and an accepted request can always be answered. The decision — incomplete, accepted
+//! (and how many bytes the head took) or refused with which status — is the one of the
+//! independent model of §4.2.1 over RFC 9112's grammar (tests/support/handshake_model.rs).
+//! (Linear work is a test in `tests/handshake.rs`: a 4 MiB head in one-byte reads.)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rfc6455::HandshakeLimits;
 use rfc6455::handshake::RequestParser;
+
+#[path = "../../tests/support/handshake_model.rs"]
+mod model;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, input)) = data.split_first() else {
@@ -19,6 +24,22 @@ fuzz_target!(|data: &[u8]| {
         HandshakeLimits::default()
     };
     let whole = RequestParser::with_limits(limits).parse(input);
+    let verdict = match &whole {
+        Ok(None) => model::Verdict::Incomplete,
+        Ok(Some(request)) => model::Verdict::Accept {
+            consumed: request.consumed(),
+        },
+        Err(e) => model::Verdict::Reject(e.status()),
+    };
+    let model_limits = model::Limits {
+        max_head: limits.max_head_size,
+        max_headers: limits.max_headers,
+    };
+    assert_eq!(
+        verdict,
+        model::request(input, model_limits),
+        "the server's decision differs from the model of §4.2.1"
+    );
 
     // The same bytes arriving `step` at a time, the buffer growing as a server's would.
     let step = usize::from(selector & 0x7F).max(1);

@@ -1,4 +1,7 @@
-//! Shared by the connection targets: feed bytes whole and in chunks, compare transcripts.
+//! Shared by the connection targets: feed bytes whole and in chunks, compare transcripts
+//! with each other and with the reference model (the target includes
+//! `tests/support/reference.rs` and `compare.rs` as `crate::reference` and
+//! `crate::compare`).
 
 use bytes::{BufMut, Bytes};
 use rfc6455::{
@@ -142,6 +145,12 @@ pub fn chunking_is_invisible(role: Role, data: &[u8]) {
     let whole = run(role, config, input, &[], false);
     let byte_by_byte = run(role, config, input, &[1], false);
     assert_eq!(whole, byte_by_byte);
+    // The independent oracle: the byte-at-a-time reference model of the receive side
+    // (tests/support/reference.rs) on the same input, events, close code and the frames
+    // written back, read by the model's own decoder.
+    if let Err(difference) = crate::compare::compare(role, config, input, &[]) {
+        panic!("the connection differs from the reference model: {difference}");
+    }
     if !chunks.is_empty() {
         let chunked = run(role, config, input, &chunks, false);
         assert_eq!(whole, chunked);

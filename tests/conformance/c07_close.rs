@@ -112,7 +112,8 @@ fn case_7_3_2_one_byte_close() {
 }
 
 /// 7.3.3: close with code 1000 only; 7.3.4: code and reason; 7.3.5: a 123-byte reason
-/// (the largest that fits, §5.5) → echoed with the code, without the reason.
+/// (the largest that fits, §5.5) → echoed with the code and the same reason (§5.5.1:
+/// the echo "typically echoes the status code it received"; we echo the reason too).
 #[test]
 fn case_7_3_3_to_7_3_5_close_with_code_and_reason() {
     let long = crate::harness::repeat(b"*", 123);

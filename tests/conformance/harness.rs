@@ -470,6 +470,43 @@ pub fn assert_bytes_eq(what: &str, got: &[u8], want: &[u8]) {
     );
 }
 
+// ----- the close codes of the RFC -----
+
+/// The close code each failure calls for, from the RFC's rules (§7.4.1) rather than from
+/// [`ProtocolError::close_code`], so that the cases check the implementation's codes
+/// instead of repeating them. A failure this table does not know fails the test: add it
+/// here, with the rule it comes from.
+pub fn rfc_close_code(error: &ProtocolError) -> u16 {
+    match error {
+        // §7.4.1: 1007, "data within a message that was not consistent with the type of
+        // the message (e.g., non-UTF-8 [RFC3629] data within a text message)" (§8.1), and
+        // a close reason that is not UTF-8 (§5.5.1: "the data MUST be UTF-8").
+        ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => 1007,
+        // §7.4.1: 1009, "a message that is too big for it to process".
+        ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => 1009,
+        // §7.1.5: the transport closed without a close frame: 1006, never sent (§7.4.1).
+        ProtocolError::UnexpectedEof => 1006,
+        // §7.4.1: 1002, "a protocol error": the framing rules of §5 and the close codes
+        // of §7.4.
+        ProtocolError::ReservedOpcode(_)
+        | ProtocolError::ReservedBitsSet(_)
+        | ProtocolError::LengthTopBitSet
+        | ProtocolError::NonMinimalLength
+        | ProtocolError::ControlFrameTooLarge
+        | ProtocolError::FragmentedControlFrame
+        | ProtocolError::UnmaskedFrameFromClient
+        | ProtocolError::MaskedFrameFromServer
+        | ProtocolError::CloseFrameOneByte
+        | ProtocolError::InvalidCloseCode(_)
+        | ProtocolError::UnexpectedContinuation
+        | ProtocolError::ExpectedContinuation => 1002,
+        // RFC 7692 §8.1 fails the connection on data the extension cannot decode and names
+        // no code; a protocol error is the general one.
+        ProtocolError::Extension(_) => 1002,
+        other => panic!("no close code in the table for {other:?}: add it with its rule"),
+    }
+}
+
 // ----- cases -----
 
 /// One Autobahn-style case: what the peer sends and what the echo endpoint must do.
@@ -487,6 +524,8 @@ pub struct Case {
     pub input: Wire,
     pub events: Vec<Ev>,
     pub error: Option<ProtocolError>,
+    /// The close code of the failure, from [`rfc_close_code`].
+    pub close_code: Option<u16>,
     pub eof: bool,
     pub chunkings: Option<Vec<Chunking>>,
 }
@@ -500,6 +539,7 @@ impl Case {
             input: Wire::peer_of(role),
             events: Vec::new(),
             error: None,
+            close_code: None,
             eof: false,
             chunkings: None,
         }
@@ -530,7 +570,11 @@ impl Case {
         .expect([Ev::close(1000, "")])
     }
 
+    /// The peer breaks a rule: the connection fails with `error`, and the close frame it
+    /// sends carries the code the RFC gives that failure ([`rfc_close_code`]), not the
+    /// one the implementation computes.
     pub fn fails(mut self, error: ProtocolError) -> Case {
+        self.close_code = Some(rfc_close_code(&error));
         self.error = Some(error);
         self
     }
@@ -573,8 +617,8 @@ impl Case {
                 _ => {}
             }
         }
-        if let Some(error) = self.error {
-            let code = error.close_code().0;
+        if let Some(code) = self.close_code {
+            // §7.4.1: 1006 "MUST NOT be set as a status code in a Close control frame".
             if open && code != 1006 {
                 w.close(code, "");
             }
@@ -606,6 +650,11 @@ impl Case {
                 run.error, self.error,
                 "{what}: error (events {:?})",
                 run.events
+            );
+            assert_eq!(
+                run.error.map(|e| e.close_code().0),
+                self.close_code,
+                "{what}: the error's close code"
             );
             assert_bytes_eq(&format!("{what}: outgoing bytes"), &run.output, &output);
             assert_eq!(conn.state(), final_state, "{what}: final state");
