@@ -64,7 +64,8 @@ wait_port() { # wait until 127.0.0.1:$1 accepts, at most 20 s
 # (permessage-deflate) with --deflate on both programs. AUTOBAHN_DEFLATE_CASES narrows
 # the second pass (e.g. "12.1.*,13.1.*"), AUTOBAHN_PLAIN_CASES the first; "none" skips
 # a pass. AUTOBAHN_TIMEOUT bounds each role of each pass, in seconds (the suite writes
-# its report only at the end of a role).
+# its report only at the end of a role). AUTOBAHN_PORT (9031) is the first of the four
+# ports the passes listen on, so that two runs on one machine need not collide.
 role_timeout="${AUTOBAHN_TIMEOUT:-1200}"
 rm -rf "$out/servers" "$out/clients" "$out"/servers-* "$out"/clients-*
 # CI's deflate cases, a few minutes in both roles (all 216 of 12.* and 13.* take over an
@@ -120,10 +121,10 @@ JSON
 
 plain_cases="${AUTOBAHN_PLAIN_CASES:-*}"
 if [ "$plain_cases" != none ]; then
-  run_pass plain 9031 "$plain_cases" '12.*,13.*'
+  run_pass plain "${AUTOBAHN_PORT:-9031}" "$plain_cases" '12.*,13.*'
 fi
 if [ "$deflate_cases" != none ]; then
-  run_pass deflate 9033 "$deflate_cases" '' --deflate
+  run_pass deflate "$(( ${AUTOBAHN_PORT:-9031} + 2 ))" "$deflate_cases" '' --deflate
 fi
 
 python3 - "$out" <<'PY'
