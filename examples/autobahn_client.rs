@@ -17,7 +17,7 @@
 mod common;
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::args::{Arg, ArgError, Args, options_or_exit, with_deflate};
 use rfc6455::Config;
@@ -128,12 +128,14 @@ async fn main() -> ExitCode {
             options.url, options.agent
         );
         let run = run_case(&url, &client);
+        let started = Instant::now();
         let outcome = match tokio::time::timeout(options.case_timeout, run).await {
             Ok(Ok(end)) => end,
             Ok(Err(e)) => format!("error: {e}"),
             Err(_) => "timed out".into(),
         };
-        println!("case {case}/{count}: {outcome}");
+        let elapsed = started.elapsed().as_secs_f64();
+        println!("case {case}/{count}: {outcome} ({elapsed:.1} s)");
     }
     let url = format!("{}/updateReports?agent={}", options.url, options.agent);
     match run_case(&url, &client).await {

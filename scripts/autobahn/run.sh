@@ -152,5 +152,8 @@ for role in ("servers-plain", "clients-plain", "servers-deflate", "clients-defla
     summary = ", ".join(f"{n} {b}/{c}" for (b, c), n in sorted(counts.items()))
     print(f"autobahn {role}: {len(cases)} cases: {summary}")
 print(f"{passed} passed, {failed} failed")
+if failed:
+    print(f"reports: {out}/<role>/index.html; logs: {out}/autobahn_client-*.log (our client, a line per"
+          f" case with its time), {out}/fuzzingserver-*.log, {out}/fuzzingclient-*.log")
 sys.exit(1 if failed or passed == 0 else 0)
 PY
