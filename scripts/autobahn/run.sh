@@ -120,37 +120,50 @@ JSON
 }
 
 plain_cases="${AUTOBAHN_PLAIN_CASES:-*}"
+passes=()
 if [ "$plain_cases" != none ]; then
   run_pass plain "${AUTOBAHN_PORT:-9031}" "$plain_cases" '12.*,13.*'
+  passes+=(plain)
 fi
 if [ "$deflate_cases" != none ]; then
   run_pass deflate "$(( ${AUTOBAHN_PORT:-9031} + 2 ))" "$deflate_cases" '' --deflate
+  passes+=(deflate)
 fi
 
-python3 - "$out" <<'PY'
-import json, sys
-out = sys.argv[1]
+# Every case the suite said it would run has a verdict, and every verdict is OK (or
+# INFORMATIONAL); a case missing from a report (our client never reached it) fails too.
+python3 - "$out" "${passes[@]}" <<'PY'
+import json, os, re, sys
+out, passes = sys.argv[1], sys.argv[2:]
 passed = failed = 0
-import os
-for role in ("servers-plain", "clients-plain", "servers-deflate", "clients-deflate"):
-    if not os.path.exists(f"{out}/{role}/index.json"):
-        continue
-    with open(f"{out}/{role}/index.json") as f:
-        cases = json.load(f)["rfc6455"]
-    counts = {}
-    def key(case):
-        return [int(part) for part in case.split(".")]
-    for case in sorted(cases, key=key):
-        r = cases[case]
-        verdict = (r["behavior"], r["behaviorClose"])
-        counts[verdict] = counts.get(verdict, 0) + 1
-        if all(v in ("OK", "INFORMATIONAL") for v in verdict):
-            passed += 1
-        else:
+def key(case):
+    return [int(part) for part in case.split(".")]
+for name in passes:
+    for role, suite_log in ((f"servers-{name}", f"fuzzingclient-{name}.log"),
+                            (f"clients-{name}", f"fuzzingserver-{name}.log")):
+        log = f"{out}/{suite_log}"
+        planned = re.search(r"Cases = (\[.*\])", open(log).read() if os.path.exists(log) else "")
+        planned = set(json.loads(planned.group(1).replace("'", '"'))) if planned else set()
+        report = f"{out}/{role}/index.json"
+        cases = json.load(open(report))["rfc6455"] if os.path.exists(report) else {}
+        counts = {}
+        for case in sorted(cases, key=key):
+            r = cases[case]
+            verdict = (r["behavior"], r["behaviorClose"])
+            counts[verdict] = counts.get(verdict, 0) + 1
+            if all(v in ("OK", "INFORMATIONAL") for v in verdict):
+                passed += 1
+            else:
+                failed += 1
+                print(f"FAIL autobahn/{role}/{case}: {verdict[0]} / close {verdict[1]}")
+        for case in sorted(planned - set(cases), key=key):
             failed += 1
-            print(f"FAIL autobahn/{role}/{case}: {verdict[0]} / close {verdict[1]}")
-    summary = ", ".join(f"{n} {b}/{c}" for (b, c), n in sorted(counts.items()))
-    print(f"autobahn {role}: {len(cases)} cases: {summary}")
+            print(f"FAIL autobahn/{role}/{case}: no verdict in {report}")
+        if not planned:
+            failed += 1
+            print(f"FAIL autobahn/{role}: no case list in {out}/{suite_log}")
+        summary = ", ".join(f"{n} {b}/{c}" for (b, c), n in sorted(counts.items()))
+        print(f"autobahn {role}: {len(cases)} of {len(planned)} cases: {summary}")
 print(f"{passed} passed, {failed} failed")
 if failed:
     print(f"reports: {out}/<role>/index.html; logs: {out}/autobahn_client-*.log (our client, a line per"
