@@ -1,0 +1,110 @@
+//! The memory a connection holds: once it is closed or failed, its receive buffers are
+//! given back (a server with many finished connections must not keep their largest
+//! messages' buffers). A global allocator (this test binary's only) counts the bytes
+//! live on the test's own thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use rfc6455::{Config, Connection, Event, ProtocolError};
+
+struct Live;
+
+thread_local! {
+    /// Bytes allocated and not freed by this thread.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn add(n: isize) {
+    let _ = LIVE.try_with(|live| live.set(live.get() + n));
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts sizes.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Live {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        add(layout.size() as isize);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        add(-(layout.size() as isize));
+        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        add(new_size as isize - layout.size() as isize);
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Live = Live;
+
+fn live() -> isize {
+    LIVE.with(Cell::get)
+}
+
+/// A masked frame from a client, any length, key 00 00 00 00.
+fn client_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len();
+    let mut out = vec![b0];
+    if len < 126 {
+        out.push(0x80 | len as u8);
+    } else if len <= 0xFFFF {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0x80 | 127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A large message in one frame and a fragmented one, each read and dropped, then what
+/// `end` does to the connection; returns the bytes the connection holds afterwards,
+/// beyond what a new one holds.
+fn after_large_messages(end: impl Fn(&mut Connection)) -> isize {
+    let mut input = client_frame(0x82, &vec![1; 1 << 20]);
+    input.extend(client_frame(0x02, &vec![2; 512 << 10]));
+    input.extend(client_frame(0x80, &vec![3; 512 << 10]));
+    let before = live();
+    let mut ws = Connection::server(Config::default());
+    let idle = live() - before;
+    ws.receive(&input);
+    for len in [1 << 20, 1 << 20] {
+        match ws.next_event() {
+            Ok(Some(Event::Binary(data))) => assert_eq!(data.len(), len),
+            other => panic!("{other:?}"),
+        }
+    }
+    end(&mut ws);
+    let _ = ws.take_outgoing();
+    let held = live() - before - idle;
+    drop(ws);
+    drop(input);
+    held
+}
+
+#[test]
+fn a_closed_connection_gives_its_receive_memory_back() {
+    let held = after_large_messages(|ws| {
+        ws.receive(&client_frame(0x88, &1000u16.to_be_bytes()));
+        assert!(matches!(ws.next_event(), Ok(Some(Event::Close(_)))));
+        assert_eq!(ws.next_event(), Ok(None));
+    });
+    assert!(held < 16 << 10, "{held} bytes held after the close");
+}
+
+#[test]
+fn a_failed_connection_gives_its_receive_memory_back() {
+    let held = after_large_messages(|ws| {
+        ws.receive(&client_frame(0x83, b""));
+        assert_eq!(ws.next_event(), Err(ProtocolError::ReservedOpcode(3)));
+        assert_eq!(ws.next_event(), Ok(None));
+    });
+    assert!(held < 16 << 10, "{held} bytes held after the failure");
+}
