@@ -112,7 +112,8 @@ fn the_peer_closes() {
     }
 }
 
-/// We close: closing (still reading, until the peer's close), then closed.
+/// We close: closing (still reading and answering pings, until the peer's close), then
+/// closed.
 #[test]
 fn we_close() {
     use ConnectionState::{Closed, Closing};
@@ -123,6 +124,14 @@ fn we_close() {
         assert_eq!(wants(&ws), w(Closing, true, true, false));
         let _ = ws.take_outgoing();
         assert_eq!(wants(&ws), w(Closing, true, false, false));
+        // §5.5.2: a ping is answered until the peer's close arrives, ours sent or not.
+        ws.receive(&peer(role, 0x89, b"still there?"));
+        assert_eq!(
+            ws.next_event(),
+            Ok(Some(Event::Ping(b"still there?".to_vec().into())))
+        );
+        assert_eq!(wants(&ws), w(Closing, true, true, false));
+        assert_eq!(ws.take_outgoing(), ours(role, 0x8A, b"still there?"));
         ws.receive(&peer(role, 0x88, &1000u16.to_be_bytes()));
         assert!(matches!(ws.next_event(), Ok(Some(Event::Close(_)))));
         assert_eq!(wants(&ws), w(Closed, false, false, server));
