@@ -109,3 +109,43 @@ fn the_message_limit_holds_on_the_decoded_size() {
         assert_eq!(ws.take_outgoing(), b"\x88\x02\x03\xf1");
     }
 }
+
+/// An extension that marks outgoing messages with RSV2 and RSV3 and passes them through.
+struct Rsv23;
+
+impl Extension for Rsv23 {
+    fn reserved_bits(&self) -> Rsv {
+        Rsv::RSV2.union(Rsv::RSV3)
+    }
+    fn decode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+        _max: usize,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+    fn begin_outgoing(&mut self, _kind: MessageKind, _len: Option<usize>) -> Rsv {
+        Rsv::RSV2.union(Rsv::RSV3)
+    }
+    fn encode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+}
+
+/// The RSV bits `begin_outgoing` chooses go on the message's first frame, and only there
+/// (§5.2: the extension defines them).
+#[test]
+fn outgoing_rsv_bits_go_on_the_first_frame() {
+    let mut ws = Connection::server(Config::default().max_send_frame_size(2)).with_extension(Rsv23);
+    ws.send_binary(b"abc".to_vec()).unwrap();
+    assert_eq!(ws.take_outgoing(), b"\x32\x02ab\x80\x01c");
+}
