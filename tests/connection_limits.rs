@@ -333,6 +333,31 @@ fn max_buffered_outgoing_takes_a_message_that_reaches_the_limit_exactly() {
     }
 }
 
+/// A ping is refused by the same rule: taken when it brings the queue exactly to the
+/// limit, refused one byte over.
+#[test]
+fn max_buffered_outgoing_takes_a_ping_that_reaches_the_limit_exactly() {
+    for role in ROLES {
+        let header = if role == Role::Server { 2 } else { 6 };
+        let wire = 10 + header;
+        for (limit, ok) in [(wire - 1, false), (wire, true), (wire + 1, true)] {
+            let mut ws = connection(role, Config::default().max_buffered_outgoing(limit));
+            let result = ws.send_ping(&[7; 10]);
+            if ok {
+                assert_eq!(result, Ok(()), "{role:?} limit {limit}");
+                assert_eq!(ws.take_outgoing(), ours(role, 0x89, &[7; 10]));
+            } else {
+                assert_eq!(
+                    result,
+                    Err(UsageError::OutgoingBufferFull),
+                    "{role:?} limit {limit}"
+                );
+                assert_eq!(ws.buffered_amount(), 0);
+            }
+        }
+    }
+}
+
 /// 0 refuses every data message and ping, never the close frame nor the pongs owed.
 #[test]
 fn max_buffered_outgoing_zero_still_sends_pongs_and_the_close() {

@@ -2,7 +2,11 @@
 //! `wants_read`, `should_close_transport`, `state`, followed through a connection's life
 //! (§7: open, closing, closed, failed).
 
-use rfc6455::{CloseCode, Config, Connection, ConnectionState, Event, ProtocolError, Role};
+use bytes::Buf;
+use rfc6455::{
+    CloseCode, Config, Connection, ConnectionState, Event, MessageKind, PreparedMessage,
+    ProtocolError, Role,
+};
 
 /// A server, or a client masking with the zero key.
 fn connection(role: Role, config: Config) -> Connection {
@@ -112,7 +116,8 @@ fn the_peer_closes() {
     }
 }
 
-/// We close: closing (still reading, until the peer's close), then closed.
+/// We close: closing (still reading and answering pings, until the peer's close), then
+/// closed.
 #[test]
 fn we_close() {
     use ConnectionState::{Closed, Closing};
@@ -123,6 +128,14 @@ fn we_close() {
         assert_eq!(wants(&ws), w(Closing, true, true, false));
         let _ = ws.take_outgoing();
         assert_eq!(wants(&ws), w(Closing, true, false, false));
+        // §5.5.2: a ping is answered until the peer's close arrives, ours sent or not.
+        ws.receive(&peer(role, 0x89, b"still there?"));
+        assert_eq!(
+            ws.next_event(),
+            Ok(Some(Event::Ping(b"still there?".to_vec().into())))
+        );
+        assert_eq!(wants(&ws), w(Closing, true, true, false));
+        assert_eq!(ws.take_outgoing(), ours(role, 0x8A, b"still there?"));
         ws.receive(&peer(role, 0x88, &1000u16.to_be_bytes()));
         assert!(matches!(ws.next_event(), Ok(Some(Event::Close(_)))));
         assert_eq!(wants(&ws), w(Closed, false, false, server));
@@ -153,4 +166,87 @@ fn the_stream_ends() {
         assert_eq!(ws.next_event(), Err(ProtocolError::UnexpectedEof));
         assert_eq!(wants(&ws), w(Closed, false, false, true));
     }
+}
+
+// ----- small parts of the API: accessors, Debug, the outgoing queue as a `Buf` -----
+
+#[test]
+fn close_frame_says_whether_it_had_a_status() {
+    for role in ROLES {
+        let mut ws = connection(role, Config::default());
+        ws.receive(&peer(role, 0x88, b""));
+        let Ok(Some(Event::Close(close))) = ws.next_event() else {
+            panic!("a close")
+        };
+        assert_eq!(close.code, CloseCode(1005));
+        assert!(!close.has_status());
+        let mut ws = connection(role, Config::default());
+        ws.receive(&peer(role, 0x88, &1001u16.to_be_bytes()));
+        let Ok(Some(Event::Close(close))) = ws.next_event() else {
+            panic!("a close")
+        };
+        assert!(close.has_status());
+    }
+}
+
+#[test]
+fn prepared_messages_keep_their_kind_and_payload() {
+    let text = PreparedMessage::text("to all");
+    assert_eq!(
+        (text.kind(), &text.payload()[..]),
+        (MessageKind::Text, &b"to all"[..])
+    );
+    let binary = PreparedMessage::binary(vec![1, 2, 3]);
+    assert_eq!(
+        (binary.kind(), &binary.payload()[..]),
+        (MessageKind::Binary, &[1, 2, 3][..])
+    );
+}
+
+/// A large prepared message on a fresh connection: counted in `buffered_amount`, and the
+/// queue as a `Buf` never offers an empty chunk while bytes remain (a writer that loops
+/// on `chunk` would spin), and gives the frame's bytes.
+#[test]
+fn the_queue_as_a_buf_gives_every_byte_in_non_empty_chunks() {
+    let data = vec![9u8; 5000];
+    let message = PreparedMessage::binary(data.clone());
+    let mut ws = Connection::server(Config::default());
+    ws.send_text("first").unwrap();
+    let _ = ws.take_outgoing();
+    ws.send_prepared(&message).unwrap();
+    ws.send_text("after").unwrap();
+    // 5000 bytes: 126 and a 16-bit length (§5.2).
+    let mut want = vec![0x82, 126, 0x13, 0x88];
+    want.extend_from_slice(&data);
+    want.extend(ours(Role::Server, 0x81, b"after"));
+    assert_eq!(ws.buffered_amount(), want.len());
+    let mut wire = Vec::new();
+    while ws.outgoing().has_remaining() {
+        let out = ws.outgoing();
+        let chunk = out.chunk();
+        assert!(
+            !chunk.is_empty(),
+            "an empty chunk with {} bytes left",
+            out.remaining()
+        );
+        let n = chunk.len().min(1000);
+        wire.extend_from_slice(&chunk[..n]);
+        out.advance(n);
+    }
+    assert_eq!(wire, want);
+    assert_eq!(ws.buffered_amount(), 0);
+}
+
+/// `Debug` names the role and the state.
+#[test]
+fn debug_shows_role_and_state() {
+    let mut ws = Connection::server(Config::default());
+    let shown = format!("{ws:?}");
+    assert!(shown.starts_with("Connection"), "{shown}");
+    assert!(
+        shown.contains("Server") && shown.contains("Open"),
+        "{shown}"
+    );
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(format!("{ws:?}").contains("CloseSent"), "{ws:?}");
 }

@@ -1,0 +1,151 @@
+//! The connection's side of the extension hook (§9): transformed messages in streamed
+//! fragments, and the message limit held on the decoded size even against an extension
+//! that does not stop at it.
+
+use bytes::BytesMut;
+use rfc6455::extension::{Extension, ExtensionError, Rsv};
+use rfc6455::{Config, Connection, Event, Fragment, MessageKind, ProtocolError};
+
+/// An extension on RSV1 that doubles every byte on the way in (so its output is longer
+/// than the wire) and, if `ignore_max`, does not stop at the limit it is given.
+struct Doubling {
+    ignore_max: bool,
+}
+
+impl Extension for Doubling {
+    fn reserved_bits(&self) -> Rsv {
+        Rsv::RSV1
+    }
+    fn decode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+        max: usize,
+    ) -> Result<(), ExtensionError> {
+        for &b in input {
+            if !self.ignore_max && output.len() + 2 > max {
+                return Err(ExtensionError::TooLarge);
+            }
+            output.extend_from_slice(&[b, b]);
+        }
+        Ok(())
+    }
+    fn begin_outgoing(&mut self, _kind: MessageKind, _len: Option<usize>) -> Rsv {
+        Rsv::NONE
+    }
+    fn encode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+}
+
+/// A masked frame from a client, key 00 00 00 00.
+fn client_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut out = vec![b0, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    out.extend_from_slice(payload);
+    out
+}
+
+fn server(config: Config, ignore_max: bool) -> Connection {
+    Connection::server(config).with_extension(Doubling { ignore_max })
+}
+
+/// With `stream_fragments`, each frame of a transformed message is delivered as its own
+/// decoded fragment: what one frame decodes to, not what the message decoded to so far.
+#[test]
+fn transformed_fragments_are_delivered_one_by_one() {
+    let mut ws = server(Config::default().stream_fragments(true), false);
+    // RSV1 on the first frame only (RFC 7692 §6.1).
+    ws.receive(&client_frame(0x42, b"ab"));
+    ws.receive(&client_frame(0x00, b"c"));
+    ws.receive(&client_frame(0x80, b"de"));
+    let mut got = Vec::new();
+    while let Some(event) = ws.next_event().unwrap() {
+        let Event::Fragment(Fragment {
+            data, first, fin, ..
+        }) = event
+        else {
+            panic!("{event:?}")
+        };
+        got.push((data.to_vec(), first, fin));
+    }
+    assert_eq!(
+        got,
+        [
+            (b"aabb".to_vec(), true, false),
+            (b"cc".to_vec(), false, false),
+            (b"ddee".to_vec(), false, true),
+        ]
+    );
+}
+
+/// The limit is on the decoded message: exactly at it is delivered; one byte over is 1009,
+/// even when the extension does not stop there itself.
+#[test]
+fn the_message_limit_holds_on_the_decoded_size() {
+    for ignore_max in [false, true] {
+        let config = Config::default().max_message_size(10);
+        let mut ws = server(config, ignore_max);
+        ws.receive(&client_frame(0xC2, b"12345"));
+        assert_eq!(
+            ws.next_event(),
+            Ok(Some(Event::Binary(b"1122334455".to_vec().into()))),
+            "ignore_max {ignore_max}"
+        );
+        ws.receive(&client_frame(0x42, b"12345"));
+        ws.receive(&client_frame(0x80, b"6"));
+        assert_eq!(
+            ws.next_event(),
+            Err(ProtocolError::MessageTooLarge { max: 10 }),
+            "ignore_max {ignore_max}"
+        );
+        assert_eq!(ws.take_outgoing(), b"\x88\x02\x03\xf1");
+    }
+}
+
+/// An extension that marks outgoing messages with RSV2 and RSV3 and passes them through.
+struct Rsv23;
+
+impl Extension for Rsv23 {
+    fn reserved_bits(&self) -> Rsv {
+        Rsv::RSV2.union(Rsv::RSV3)
+    }
+    fn decode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+        _max: usize,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+    fn begin_outgoing(&mut self, _kind: MessageKind, _len: Option<usize>) -> Rsv {
+        Rsv::RSV2.union(Rsv::RSV3)
+    }
+    fn encode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+}
+
+/// The RSV bits `begin_outgoing` chooses go on the message's first frame, and only there
+/// (§5.2: the extension defines them).
+#[test]
+fn outgoing_rsv_bits_go_on_the_first_frame() {
+    let mut ws = Connection::server(Config::default().max_send_frame_size(2)).with_extension(Rsv23);
+    ws.send_binary(b"abc".to_vec()).unwrap();
+    assert_eq!(ws.take_outgoing(), b"\x32\x02ab\x80\x01c");
+}
