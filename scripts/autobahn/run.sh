@@ -8,7 +8,7 @@
 #
 #   bash scripts/autobahn/run.sh                      # CI: 1-10, and 27 cases of 12/13
 #   AUTOBAHN_PLAIN_CASES=none AUTOBAHN_DEFLATE_CASES='12.*,13.*' AUTOBAHN_TIMEOUT=7200 \
-#     bash scripts/autobahn/run.sh                    # all of 12 and 13 (over an hour)
+#     bash scripts/autobahn/run.sh                    # all of 12 and 13 (about 40 minutes)
 #
 # The suite is Python 2 only. It is installed from the Python package index into target/autobahn/py with the
 # machine's Python 2.7 (pyenv's, or python2.7 on PATH); without one, the run is skipped
@@ -68,8 +68,8 @@ wait_port() { # wait until 127.0.0.1:$1 accepts, at most 20 s
 # ports the passes listen on, so that two runs on one machine need not collide.
 role_timeout="${AUTOBAHN_TIMEOUT:-1200}"
 rm -rf "$out/servers" "$out/clients" "$out"/servers-* "$out"/clients-*
-# CI's deflate cases, a few minutes in both roles (all 216 of 12.* and 13.* take over an
-# hour on a loaded 2-core machine; docs/DEFLATE.md has that run): every 13.x variant of
+# CI's deflate cases, about 2 minutes in both roles (all 216 of 12.* and 13.* take about
+# 40 minutes on a loaded 2-core machine; docs/DEFLATE.md has that run): every 13.x variant of
 # context takeover and window bits (13.1-13.7) with 16 B messages, 16 KiB messages and
 # 16 KiB in 256-byte fragments; and each 12.x data set (JSON, a bitmap, German text,
 # HTML, a PDF) at one size, from 4 KiB to 128 KiB, fragmented and not. Case ids are
