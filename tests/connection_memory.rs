@@ -108,3 +108,32 @@ fn a_failed_connection_gives_its_receive_memory_back() {
     });
     assert!(held < 16 << 10, "{held} bytes held after the failure");
 }
+
+/// Many small messages queued and written: the outgoing queue grew past 64 KiB, and gives
+/// it back once drained, whether taken at once or written through the `Buf`.
+#[test]
+fn a_drained_outgoing_queue_gives_its_memory_back() {
+    use bytes::Buf;
+    for through_buf in [false, true] {
+        let before = live();
+        let mut ws = rfc6455::Connection::server(Config::default());
+        for _ in 0..1000 {
+            ws.send_binary(&[5u8; 200][..]).unwrap();
+        }
+        assert!(live() - before > 200_000);
+        if through_buf {
+            while ws.outgoing().has_remaining() {
+                let n = ws.outgoing().chunk().len();
+                ws.outgoing().advance(n);
+            }
+        } else {
+            let wire = ws.take_outgoing();
+            assert_eq!(wire.len(), 1000 * (4 + 200)); // 126 and a 16-bit length
+        }
+        let held = live() - before;
+        assert!(
+            held < 16 << 10,
+            "{held} bytes held after the queue drained (through_buf {through_buf})"
+        );
+    }
+}

@@ -250,3 +250,22 @@ fn debug_shows_role_and_state() {
     ws.close(CloseCode::NORMAL, "").unwrap();
     assert!(format!("{ws:?}").contains("CloseSent"), "{ws:?}");
 }
+
+#[test]
+fn payloads_know_their_length() {
+    use bytes::Bytes;
+    use rfc6455::{Payload, TextPayload};
+    for (payload, len) in [
+        (Payload::from(&b"abc"[..]), 3),
+        (Payload::from(Vec::new()), 0),
+        (Payload::from(Bytes::from_static(b"xy")), 2),
+    ] {
+        assert_eq!((payload.len(), payload.is_empty()), (len, len == 0));
+    }
+    for (text, len) in [
+        (TextPayload::from("é"), 2),
+        (TextPayload::from(String::new()), 0),
+    ] {
+        assert_eq!((text.len(), text.is_empty()), (len, len == 0));
+    }
+}

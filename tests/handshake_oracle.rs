@@ -190,6 +190,8 @@ fn req_mutation() -> impl Strategy<Value = ReqMutation> {
             ("sec-websocket-key", "dGhlIHNhbXBsZSBub25j", Some(400)),     // 15 bytes
             ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=", Some(400)),
             ("sec-websocket-key", "dGhlIHNhbXBs!SBub25jZQ==", Some(400)),
+            ("sec-websocket-key", "dGhlIHNhbXBsZQ==", Some(400)),                 // 10 bytes
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZSBub25jZQ==", Some(400)), // 22 bytes
             ("sec-websocket-key", "AAAAAAAAAAAAAAAAAAAAAA==", Option::None),
             ("sec-websocket-key", "/////////////////////w==", Option::None),
             ("sec-websocket-version", "8", Some(426)),
@@ -680,4 +682,16 @@ proptest! {
         let model = model::response(&head_bytes, Limits::default(), &offer());
         prop_assert_eq!(ours_response(&head_bytes), model, "{:?}", String::from_utf8_lossy(&head_bytes));
     }
+}
+
+/// §1.3's accept value, in each of the forms `AcceptKey` offers.
+#[test]
+fn accept_key_for_the_rfc_example_in_every_form() {
+    let accept = rfc6455::accept_key(KEY.as_bytes());
+    assert_eq!(accept.as_str(), ACCEPT);
+    assert_eq!(accept.as_bytes(), ACCEPT.as_bytes());
+    assert_eq!(AsRef::<str>::as_ref(&accept), ACCEPT);
+    assert_eq!(AsRef::<[u8]>::as_ref(&accept), ACCEPT.as_bytes());
+    assert_eq!(accept.to_string(), ACCEPT);
+    assert_eq!(format!("{accept:?}"), format!("{ACCEPT:?}"));
 }
