@@ -207,6 +207,25 @@ proptest! {
     }
 }
 
+proptest! {
+    /// `Utf8Bytes` compares with `str`, `&str` and `String` from either side exactly as
+    /// the two strings compare, and its `AsRef` views are the text it was made from
+    /// (pairs drawn from a small alphabet, so that equal pairs are common).
+    #[test]
+    fn comparisons_and_views_agree_with_str(a in "[ab€]{0,3}", b in "[ab€]{0,3}") {
+        let ours = Utf8Bytes::from(a.as_str());
+        let same = a == b;
+        prop_assert_eq!(ours == *b.as_str(), same);
+        prop_assert_eq!(ours == b.as_str(), same);
+        prop_assert_eq!(ours == b, same);
+        prop_assert_eq!(*b.as_str() == ours, same);
+        prop_assert_eq!(b.as_str() == ours, same);
+        prop_assert_eq!(b == ours, same);
+        prop_assert_eq!(AsRef::<str>::as_ref(&ours), a.as_str());
+        prop_assert_eq!(AsRef::<[u8]>::as_ref(&ours), a.as_bytes());
+    }
+}
+
 /// The reference itself, on the sequences the RFC cares about.
 #[test]
 fn reference_table() {
