@@ -149,3 +149,67 @@ fn outgoing_rsv_bits_go_on_the_first_frame() {
     ws.send_binary(b"abc".to_vec()).unwrap();
     assert_eq!(ws.take_outgoing(), b"\x32\x02ab\x80\x01c");
 }
+
+/// An identity extension (it transforms nothing) that asks for a frame limit 4 bytes above
+/// the configured one, as permessage-deflate does for data that grows when compressed.
+struct Widening;
+
+impl Extension for Widening {
+    fn reserved_bits(&self) -> Rsv {
+        Rsv::RSV1
+    }
+    fn decode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+        _max: usize,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+    fn begin_outgoing(&mut self, _kind: MessageKind, _len: Option<usize>) -> Rsv {
+        Rsv::NONE
+    }
+    fn encode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+    fn max_frame_size(&self, configured: u64) -> u64 {
+        configured + 4
+    }
+}
+
+/// `with_extension` makes the extension's frame limit the decoder's: with 8 configured
+/// and 12 asked for, a 12-byte frame is accepted and a 13-byte one is 1009 (§7.4.1), where
+/// without the extension 9 bytes already are.
+#[test]
+fn the_extension_sets_the_frame_limit() {
+    let config = Config::default().max_frame_size(8);
+    let mut ws = Connection::server(config.clone()).with_extension(Widening);
+    ws.receive(&client_frame(0x82, &[7; 12]));
+    match ws.next_event() {
+        Ok(Some(Event::Binary(data))) => assert_eq!(&data[..], &[7; 12]),
+        other => panic!("{other:?}"),
+    }
+    ws.receive(&client_frame(0x82, &[7; 13]));
+    let error = ws.next_event().unwrap_err();
+    assert!(
+        matches!(error, ProtocolError::FrameTooLarge { .. }),
+        "{error:?}"
+    );
+    assert_eq!(u16::from(error.close_code()), 1009);
+
+    let mut plain = Connection::server(config);
+    plain.receive(&client_frame(0x82, &[7; 9]));
+    let error = plain.next_event().unwrap_err();
+    assert!(
+        matches!(error, ProtocolError::FrameTooLarge { .. }),
+        "{error:?}"
+    );
+}
