@@ -482,6 +482,23 @@ fn extra_headers_are_validated() {
 
 // ----- one negative test per rule, with the exact response -----
 
+/// A header name is matched whole: two letters changed by the same bits (u to v and e
+/// to f both flip 0x03; h to i and t to u both flip 0x01) do not cancel out, so these
+/// are other headers and the real ones are missing (§4.2.1).
+#[test]
+fn names_two_letters_off_are_other_headers() {
+    let upgrade = headers_replacing("Upgrade", &["Vpgradf: websocket"]);
+    assert_eq!(
+        parse_err(&request_lines("GET /chat HTTP/1.1", &upgrade)),
+        HandshakeError::MissingUpgradeWebSocket
+    );
+    let host = headers_replacing("Host", &["Iosu: example.com"]);
+    assert_eq!(
+        parse_err(&request_lines("GET /chat HTTP/1.1", &host)),
+        HandshakeError::MissingHost
+    );
+}
+
 #[test]
 fn wrong_method_is_405_with_allow_get() {
     let err = parse_err(&request_lines("POST /chat HTTP/1.1", &GOOD_HEADERS));
