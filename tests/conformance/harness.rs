@@ -310,6 +310,13 @@ impl fmt::Debug for Ev {
 
 // ----- chunking -----
 
+/// Whether `RFC6455_QUICK_CONFORMANCE` is set: the mutation runs of `.ci/mutants`, where
+/// this suite runs once per mutant, take the large cases (Autobahn 9.x) scaled down and
+/// cut fewer ways. `cargo test` runs them in full.
+pub fn quick() -> bool {
+    std::env::var_os("RFC6455_QUICK_CONFORMANCE").is_some()
+}
+
 /// How the input is handed to `receive`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chunking {
@@ -327,8 +334,14 @@ impl Chunking {
     /// The chunkings every case is run under: whole, byte by byte and fixed random splits.
     /// Inputs over 256 KiB skip byte by byte (millions of calls in a debug build) and get
     /// 997-byte pieces and coarser random splits instead.
+    ///
+    /// In [`quick`] runs the line is 4 KiB instead of 256 KiB: cutting
+    /// every case up to 4 KiB at every byte still reaches each resumption point of the
+    /// decoder, and the byte-by-byte runs of the larger cases are most of the suite's
+    /// time.
     pub fn standard(len: usize) -> Vec<Chunking> {
-        if len <= 256 << 10 {
+        let byte_by_byte_up_to = if quick() { 4 << 10 } else { 256 << 10 };
+        if len <= byte_by_byte_up_to {
             vec![
                 Chunking::Whole,
                 Chunking::Fixed(1),
