@@ -191,7 +191,7 @@ impl Extension for Widening {
 #[test]
 fn the_extension_sets_the_frame_limit() {
     let config = Config::default().max_frame_size(8);
-    let mut ws = Connection::server(config.clone()).with_extension(Widening);
+    let mut ws = Connection::server(config).with_extension(Widening);
     ws.receive(&client_frame(0x82, &[7; 12]));
     match ws.next_event() {
         Ok(Some(Event::Binary(data))) => assert_eq!(&data[..], &[7; 12]),
