@@ -217,3 +217,67 @@ fn a_buffer_grown_for_a_large_frame_shrinks_back() {
         server.buffer_capacity()
     );
 }
+
+/// The same with `receive_with`, the plain-slice way in: reads that fill the room grow
+/// it, and a read that would block (the closure's error) leaves it as it was.
+#[test]
+fn reads_that_would_block_do_not_shrink_the_room_receive_with() {
+    let mut server = Connection::server(Config::default());
+    let stream = client_bytes(|c| {
+        for _ in 0..200 {
+            c.send_binary(vec![5u8; 16 * 1024]).unwrap();
+        }
+    });
+    let mut at = 0;
+    let mut offered = 0;
+    while at < stream.len() {
+        server
+            .receive_with(|room: &mut [u8]| {
+                offered = room.len();
+                let n = room.len().min(stream.len() - at);
+                room[..n].copy_from_slice(&stream[at..at + n]);
+                at += n;
+                Ok::<usize, ()>(n)
+            })
+            .unwrap();
+        while server.next_event().unwrap().is_some() {}
+    }
+    assert!(offered >= 16 * 1024, "{offered}");
+    let grown = offered;
+    for _ in 0..4 {
+        let result = server.receive_with(|room: &mut [u8]| {
+            offered = room.len();
+            Err::<usize, &str>("would block")
+        });
+        assert_eq!(result, Err("would block"));
+    }
+    let _ = server.receive_with(|room: &mut [u8]| {
+        offered = room.len();
+        Ok::<usize, ()>(0)
+    });
+    assert_eq!(
+        offered, grown,
+        "the room shrank after reads that brought nothing"
+    );
+}
+
+/// `release_buffers` after a message in fragments: the reassembly buffer, emptied when
+/// the message was delivered, is given back too.
+#[test]
+fn the_reassembly_buffer_is_given_back() {
+    let mut server = Connection::server(Config::default());
+    let bytes = client_bytes(|c| {
+        c.begin_message(MessageKind::Binary).unwrap();
+        c.send_fragment(&[1u8; 100][..]).unwrap();
+        c.send_fragment(&[2u8; 100][..]).unwrap();
+        c.finish_message(&[3u8; 100][..]).unwrap();
+    });
+    server.receive(&bytes);
+    match server.next_event().unwrap() {
+        Some(Event::Binary(data)) => assert_eq!(data.len(), 300),
+        other => panic!("{other:?}"),
+    }
+    assert!(server.next_event().unwrap().is_none());
+    server.release_buffers();
+    assert_eq!(server.buffer_capacity(), 0);
+}
