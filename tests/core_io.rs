@@ -400,6 +400,36 @@ fn pings_after_our_close_are_answered_until_the_peers_close() {
     }
 }
 
+/// §1.4: "after receiving a control frame indicating the connection should be closed, a
+/// peer discards any further data received." Data frames that follow the peer's close in
+/// the same read are not delivered, by either API.
+#[test]
+fn data_after_the_peers_close_is_discarded() {
+    for role in ROLES {
+        for borrowed in [false, true] {
+            let mut conn = connection(role, Config::default());
+            let mut w = Wire::peer_of(role);
+            w.close(1000, "bye").text("too late").binary(b"also late");
+            conn.receive(&w.take());
+            if borrowed {
+                assert_eq!(
+                    conn.next_event_ref(),
+                    Ok(Some(EventRef::Close {
+                        code: CloseCode::NORMAL,
+                        reason: "bye"
+                    }))
+                );
+                assert_eq!(conn.next_event_ref(), Ok(None), "{role:?}");
+                assert_eq!(conn.next_event_ref(), Ok(None), "{role:?}");
+            } else {
+                assert_eq!(events(&mut conn), Ok(vec![Ev::close(1000, "bye")]));
+                assert_eq!(conn.next_event(), Ok(None), "{role:?}");
+            }
+            assert_eq!(conn.state(), ConnectionState::Closed, "{role:?}");
+        }
+    }
+}
+
 // ----- the extension hook -----
 
 /// A test extension on RSV1: `Identity` passes payloads through unchanged; `Flip` XORs

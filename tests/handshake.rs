@@ -796,12 +796,27 @@ fn malformed_offers_are_400() {
         "foo; a=\"1 2\"",
         "foo bar",
         "foo; a=\"",
+        // A quoted-pair must unescape to a token character (§9.1): not a space, not the
+        // closing quote, not nothing.
+        "foo; a=\"x\\ y\"",
+        "foo; a=\"x\\\"",
+        "foo; a=\"\\\"",
     ] {
         let bytes = request_with(&format!("Sec-WebSocket-Extensions: {value}\r\n"));
         let err = parse_err(&bytes);
         assert_eq!(err, HandshakeError::InvalidExtensions, "{value:?}");
         assert_eq!(err.status(), 400);
     }
+}
+
+/// §9.1: a parameter value may be a quoted string that unescapes to a token; a quoted
+/// pair of a token character is one.
+#[test]
+fn quoted_parameter_values_with_escaped_token_characters_are_accepted() {
+    let bytes = request_with("Sec-WebSocket-Extensions: foo; a=\"x\\y\", bar\r\n");
+    let req = parse(&bytes).unwrap().unwrap();
+    let names: Vec<&str> = req.extensions().map(|e| e.name()).collect();
+    assert_eq!(names, ["foo", "bar"]);
 }
 
 #[test]
