@@ -213,3 +213,74 @@ fn the_extension_sets_the_frame_limit() {
         "{error:?}"
     );
 }
+
+/// An identity extension on RSV1 that transforms every outgoing message, reserving 64 KiB
+/// of output room first (as a compressor sizes its output ahead).
+struct Reserving;
+
+impl Extension for Reserving {
+    fn reserved_bits(&self) -> Rsv {
+        Rsv::RSV1
+    }
+    fn decode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+        _max: usize,
+    ) -> Result<(), ExtensionError> {
+        output.extend_from_slice(input);
+        Ok(())
+    }
+    fn begin_outgoing(&mut self, _kind: MessageKind, _len: Option<usize>) -> Rsv {
+        Rsv::RSV1
+    }
+    fn encode(
+        &mut self,
+        input: &[u8],
+        _end: bool,
+        output: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        output.reserve(64 * 1024);
+        output.extend_from_slice(input);
+        Ok(())
+    }
+}
+
+/// `buffer_capacity` counts the room an extension's output left in the connection's
+/// staging buffer, and `release_buffers` gives it back.
+#[test]
+fn the_staging_buffer_of_transformed_sends_is_counted_and_released() {
+    let mut ws = Connection::server(Config::default()).with_extension(Reserving);
+    assert_eq!(ws.buffer_capacity(), 0);
+    ws.send_binary(&b"hello"[..]).unwrap();
+    let wire = ws.take_outgoing();
+    assert_eq!(wire, [0xC2, 5, b'h', b'e', b'l', b'l', b'o']);
+    let held = ws.buffer_capacity();
+    assert!(held >= 60 * 1024, "{held}");
+    assert!(held <= 256 * 1024, "{held}");
+    ws.release_buffers();
+    assert_eq!(ws.buffer_capacity(), 0);
+}
+
+/// `buffer_capacity` counts output queued in the connection's own buffer and a message
+/// being reassembled, and stays within a small multiple of what is held.
+#[test]
+fn buffer_capacity_counts_the_queue_and_the_reassembly() {
+    let mut ws = Connection::server(Config::default());
+    // A borrowed slice is copied into the queue's own buffer (an owned `Vec` would be
+    // queued as it is, and is the caller's memory, not counted).
+    ws.send_binary(&[1u8; 1000][..]).unwrap();
+    let held = ws.buffer_capacity();
+    assert!(held >= 1000, "{held}");
+    assert!(held <= 64 * 1024, "{held}");
+    let _ = ws.take_outgoing();
+
+    let mut ws = Connection::server(Config::default());
+    ws.receive(&client_frame(0x02, &[9u8; 100]));
+    ws.receive(&client_frame(0x00, &[8u8; 100]));
+    assert_eq!(ws.next_event(), Ok(None));
+    let held = ws.buffer_capacity();
+    assert!(held >= 200, "{held}");
+    assert!(held <= 64 * 1024, "{held}");
+}
