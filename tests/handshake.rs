@@ -819,6 +819,21 @@ fn quoted_parameter_values_with_escaped_token_characters_are_accepted() {
     assert_eq!(names, ["foo", "bar"]);
 }
 
+/// What an offer and a header print as, for logs: an offer's text as it was sent
+/// (`Display`), a header's name and value (`Debug`).
+#[test]
+fn offers_display_as_sent_and_headers_debug_with_name_and_value() {
+    let bytes = request_with("Sec-WebSocket-Extensions: foo; a=1, bar\r\n");
+    let req = parse(&bytes).unwrap().unwrap();
+    let shown: Vec<String> = req.extensions().map(|e| e.to_string()).collect();
+    assert_eq!(shown, ["foo; a=1", "bar"]);
+    let host = req.headers().iter().find(|h| h.name() == "Host").unwrap();
+    assert_eq!(
+        format!("{host:?}"),
+        r#"Header { name: "Host", value: "example.com" }"#
+    );
+}
+
 #[test]
 fn header_syntax_errors_are_400() {
     let cases: [(&str, HandshakeError); 12] = [
