@@ -542,6 +542,7 @@ fn malformed_request_lines_are_400() {
         "GET /chat",
         "GET /chat HTTP/1.1 extra",
         "GET  /chat HTTP/1.1",
+        "GET  HTTP/1.1",
         "GET /chat  HTTP/1.1",
         "GET /chat HTTP/11",
         "GET /chat http/1.1",
@@ -564,6 +565,7 @@ fn invalid_request_targets_are_400() {
         "GET * HTTP/1.1",
         "GET example.com:80 HTTP/1.1",
         "GET /chat#frag HTTP/1.1",
+        "GET /chat#a#b HTTP/1.1",
         "GET ftp://example.com/chat HTTP/1.1",
         "GET http:///chat HTTP/1.1",
     ] {
