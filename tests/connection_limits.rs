@@ -319,6 +319,19 @@ fn max_buffered_outgoing_takes_a_message_that_reaches_the_limit_exactly() {
                 "{role:?} split, limit {limit}"
             );
         }
+        // A last frame shorter than the others has its header too (250: 100, 100, 50).
+        let split_rest = 250 + 3 * header;
+        for (limit, ok) in [(split_rest - 1, false), (split_rest, true)] {
+            let config = Config::default()
+                .max_send_frame_size(100)
+                .max_buffered_outgoing(limit);
+            let mut ws = connection(role, config);
+            assert_eq!(
+                ws.send_binary(vec![0u8; 250]).is_ok(),
+                ok,
+                "{role:?} split with a rest, limit {limit}"
+            );
+        }
         let config = Config::default().max_buffered_outgoing(2 * wire);
         let mut ws = connection(role, config);
         ws.send_binary(vec![0u8; payload]).unwrap();

@@ -1611,6 +1611,28 @@ fn plain_http_requests_parse_as_heads_and_are_not_upgrades() {
     }
 }
 
+/// `is_websocket_upgrade` needs all three: `GET`, `Upgrade: websocket` and
+/// `Connection: Upgrade` (§4.2.1 items 1, 3 and 4); and a head debugs with its parts.
+#[test]
+fn an_upgrade_needs_get_upgrade_and_connection() {
+    let full = request_lines("GET /chat HTTP/1.1", &GOOD_HEADERS);
+    let head = RequestParser::new().parse_head(&full).unwrap().unwrap();
+    assert!(head.is_websocket_upgrade());
+    let shown = format!("{head:?}");
+    assert!(
+        shown.starts_with(r#"RequestHead { method: "GET", target: "/chat""#),
+        "{shown}"
+    );
+    for missing in ["Upgrade", "Connection"] {
+        let bytes = request_lines("GET /chat HTTP/1.1", &headers_replacing(missing, &[]));
+        let head = RequestParser::new().parse_head(&bytes).unwrap().unwrap();
+        assert!(!head.is_websocket_upgrade(), "without {missing}");
+    }
+    let post = request_lines("POST /chat HTTP/1.1", &GOOD_HEADERS);
+    let head = RequestParser::new().parse_head(&post).unwrap().unwrap();
+    assert!(!head.is_websocket_upgrade(), "POST");
+}
+
 #[test]
 fn a_websocket_head_upgrades_to_what_parse_returns() {
     for (name, bytes, _) in REALISTIC {
