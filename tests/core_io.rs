@@ -794,3 +794,45 @@ proptest! {
         prop_assert_eq!(owned.take_outgoing(), mixed.take_outgoing());
     }
 }
+
+/// A ping that arrives before the peer's close is answered, and the pong goes out before
+/// the close echo, which is the last frame (§5.5.2, §5.5.1).
+#[test]
+fn a_ping_before_the_peers_close_is_answered_before_the_echo() {
+    for role in ROLES {
+        let mut conn = connection(role, Config::default());
+        let mut w = Wire::peer_of(role);
+        w.ping("first").close(1000, "");
+        conn.receive(&w.take());
+        assert_eq!(
+            events(&mut conn),
+            Ok(vec![Ev::ping("first"), Ev::close(1000, "")])
+        );
+        let mut ours = Wire::sent_by(role);
+        ours.pong("first").close(1000, "");
+        assert_eq!(conn.take_outgoing(), ours.take(), "{role:?}");
+    }
+}
+
+/// When the connection fails (§7.1.7) after a ping, the pong it owes goes out before the
+/// close frame with the error's code, and nothing follows the close.
+#[test]
+fn a_pong_owed_when_the_connection_fails_goes_before_the_close() {
+    for role in ROLES {
+        let mut conn = connection(role, Config::default());
+        let mut w = Wire::peer_of(role);
+        w.ping("first").frame(0x83, b""); // opcode 3 is reserved (§5.2): 1002
+        conn.receive(&w.take());
+        assert_eq!(conn.next_event(), Ok(Some(Event::Ping("first".into()))));
+        let error = conn.next_event().unwrap_err();
+        assert_eq!(u16::from(error.close_code()), 1002, "{error:?}");
+        let mut ours = Wire::sent_by(role);
+        ours.pong("first").close(1002, "");
+        assert_eq!(conn.take_outgoing(), ours.take(), "{role:?}");
+        assert_eq!(conn.next_event(), Ok(None));
+        assert!(
+            conn.take_outgoing().is_empty(),
+            "{role:?}: nothing after the close"
+        );
+    }
+}
