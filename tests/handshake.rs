@@ -1628,6 +1628,12 @@ fn an_upgrade_needs_get_upgrade_and_connection() {
         let head = RequestParser::new().parse_head(&bytes).unwrap().unwrap();
         assert!(!head.is_websocket_upgrade(), "without {missing}");
     }
+    let req = parse(&full).unwrap().unwrap();
+    let shown = format!("{req:?}");
+    assert!(
+        shown.starts_with(r#"Request { target: "/chat", path: "/chat""#),
+        "{shown}"
+    );
     let post = request_lines("POST /chat HTTP/1.1", &GOOD_HEADERS);
     let head = RequestParser::new().parse_head(&post).unwrap().unwrap();
     assert!(!head.is_websocket_upgrade(), "POST");
@@ -1658,6 +1664,11 @@ fn a_websocket_head_upgrades_to_what_parse_returns() {
         assert_eq!(
             (host, origin),
             (Some(parsed.host()), parsed.origin()),
+            "{name}"
+        );
+        assert_eq!(
+            (upgraded.host(), upgraded.origin()),
+            (parsed.host(), parsed.origin()),
             "{name}"
         );
         assert_eq!(upgraded.head().method(), "GET");
