@@ -284,3 +284,19 @@ fn buffer_capacity_counts_the_queue_and_the_reassembly() {
     assert!(held >= 200, "{held}");
     assert!(held <= 64 * 1024, "{held}");
 }
+
+/// `buffer_capacity` counts the queue's list of shared chunks too: 100 payloads queued
+/// without copying take at least 100 entries of it.
+#[test]
+fn buffer_capacity_counts_the_list_of_shared_chunks() {
+    let mut ws = Connection::server(Config::default());
+    let payload = bytes::Bytes::from(vec![3u8; 4096]);
+    for _ in 0..100 {
+        ws.send_binary(payload.clone()).unwrap();
+    }
+    let held = ws.buffer_capacity();
+    let entries = 100 * std::mem::size_of::<bytes::Bytes>();
+    assert!(held >= entries, "{held} < {entries}");
+    assert!(held <= 64 * entries, "{held}");
+    let _ = ws.take_outgoing();
+}

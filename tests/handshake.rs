@@ -1671,6 +1671,13 @@ fn a_websocket_head_upgrades_to_what_parse_returns() {
             (parsed.host(), parsed.origin()),
             "{name}"
         );
+        let shown = format!("{upgraded:?}");
+        let upgrade = format!(
+            "upgrade: UpgradeRequest {{ host: {:?}, origin: {:?}",
+            parsed.host(),
+            parsed.origin()
+        );
+        assert!(shown.contains(&upgrade), "{shown}");
         assert_eq!(upgraded.head().method(), "GET");
     }
 }

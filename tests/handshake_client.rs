@@ -135,6 +135,8 @@ fn bad_uris_are_rejected_with_the_reason() {
         ("ws://example.com:65536/", UriError::InvalidPort),
         ("ws://example.com:-1/", UriError::InvalidPort),
         ("ws://example.com:8o/", UriError::InvalidPort),
+        // Digits only: Rust's integer parsing would take a leading sign.
+        ("ws://example.com:+80/", UriError::InvalidPort),
         ("ws://example.com/a b", UriError::InvalidPath),
         ("ws://example.com/caf\u{e9}", UriError::InvalidPath),
     ] {
