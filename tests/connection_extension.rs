@@ -300,3 +300,21 @@ fn buffer_capacity_counts_the_list_of_shared_chunks() {
     assert!(held <= 64 * entries, "{held}");
     let _ = ws.take_outgoing();
 }
+
+/// `buffer_capacity` counts the pongs held for pings not yet answered on the wire: ten
+/// pings hold ten entries until the output is taken.
+#[test]
+fn buffer_capacity_counts_held_pongs() {
+    let mut ws = Connection::server(Config::default().max_pending_pongs(64));
+    for i in 0..10u8 {
+        ws.receive(&client_frame(0x89, &[i]));
+    }
+    for i in 0..10u8 {
+        assert_eq!(ws.next_event(), Ok(Some(Event::Ping(vec![i].into()))));
+    }
+    let held = ws.buffer_capacity();
+    let entries = 10 * std::mem::size_of::<bytes::Bytes>();
+    assert!(held >= entries, "{held} < {entries}");
+    assert!(held <= 64 * entries, "{held}");
+    assert_eq!(ws.take_outgoing().len(), 10 * 3, "ten pongs of one byte");
+}
