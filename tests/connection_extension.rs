@@ -150,11 +150,17 @@ fn outgoing_rsv_bits_go_on_the_first_frame() {
     assert_eq!(ws.take_outgoing(), b"\x32\x02ab\x80\x01c");
 }
 
-/// An identity extension (it transforms nothing) that asks for a frame limit 4 bytes above
-/// the configured one, as permessage-deflate does for data that grows when compressed.
-struct Widening;
+/// An identity extension on RSV1 (its transform changes nothing) with knobs: a frame
+/// limit `widen` bytes above the configured one (as permessage-deflate asks for data that
+/// grows when compressed), output room reserved ahead in `encode` (as a compressor sizes
+/// its output), and the bits it sets on outgoing messages.
+struct Plain {
+    widen: u64,
+    reserve: usize,
+    outgoing: Rsv,
+}
 
-impl Extension for Widening {
+impl Extension for Plain {
     fn reserved_bits(&self) -> Rsv {
         Rsv::RSV1
     }
@@ -169,7 +175,7 @@ impl Extension for Widening {
         Ok(())
     }
     fn begin_outgoing(&mut self, _kind: MessageKind, _len: Option<usize>) -> Rsv {
-        Rsv::NONE
+        self.outgoing
     }
     fn encode(
         &mut self,
@@ -177,11 +183,12 @@ impl Extension for Widening {
         _end: bool,
         output: &mut BytesMut,
     ) -> Result<(), ExtensionError> {
+        output.reserve(self.reserve);
         output.extend_from_slice(input);
         Ok(())
     }
     fn max_frame_size(&self, configured: u64) -> u64 {
-        configured + 4
+        configured + self.widen
     }
 }
 
@@ -191,7 +198,11 @@ impl Extension for Widening {
 #[test]
 fn the_extension_sets_the_frame_limit() {
     let config = Config::default().max_frame_size(8);
-    let mut ws = Connection::server(config).with_extension(Widening);
+    let mut ws = Connection::server(config).with_extension(Plain {
+        widen: 4,
+        reserve: 0,
+        outgoing: Rsv::NONE,
+    });
     ws.receive(&client_frame(0x82, &[7; 12]));
     match ws.next_event() {
         Ok(Some(Event::Binary(data))) => assert_eq!(&data[..], &[7; 12]),
@@ -214,44 +225,15 @@ fn the_extension_sets_the_frame_limit() {
     );
 }
 
-/// An identity extension on RSV1 that transforms every outgoing message, reserving 64 KiB
-/// of output room first (as a compressor sizes its output ahead).
-struct Reserving;
-
-impl Extension for Reserving {
-    fn reserved_bits(&self) -> Rsv {
-        Rsv::RSV1
-    }
-    fn decode(
-        &mut self,
-        input: &[u8],
-        _end: bool,
-        output: &mut BytesMut,
-        _max: usize,
-    ) -> Result<(), ExtensionError> {
-        output.extend_from_slice(input);
-        Ok(())
-    }
-    fn begin_outgoing(&mut self, _kind: MessageKind, _len: Option<usize>) -> Rsv {
-        Rsv::RSV1
-    }
-    fn encode(
-        &mut self,
-        input: &[u8],
-        _end: bool,
-        output: &mut BytesMut,
-    ) -> Result<(), ExtensionError> {
-        output.reserve(64 * 1024);
-        output.extend_from_slice(input);
-        Ok(())
-    }
-}
-
 /// `buffer_capacity` counts the room an extension's output left in the connection's
 /// staging buffer, and `release_buffers` gives it back.
 #[test]
 fn the_staging_buffer_of_transformed_sends_is_counted_and_released() {
-    let mut ws = Connection::server(Config::default()).with_extension(Reserving);
+    let mut ws = Connection::server(Config::default()).with_extension(Plain {
+        widen: 0,
+        reserve: 64 * 1024,
+        outgoing: Rsv::RSV1,
+    });
     assert_eq!(ws.buffer_capacity(), 0);
     ws.send_binary(&b"hello"[..]).unwrap();
     let wire = ws.take_outgoing();
