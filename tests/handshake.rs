@@ -993,6 +993,21 @@ fn header_level_api_accepts_realistic_requests() {
     ];
     let upgrade = validate_request_headers(raw.iter().map(|(n, v)| (*n, *v))).unwrap();
     assert_eq!(upgrade.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_eq!((upgrade.host(), upgrade.origin()), ("h", None));
+    let with_origin = [("Origin", "https://example.com"), ("Host", "h")];
+    let upgrade = validate_request_headers(
+        raw.iter()
+            .skip(1)
+            .map(|(n, v)| {
+                (
+                    std::str::from_utf8(n).unwrap(),
+                    std::str::from_utf8(v).unwrap(),
+                )
+            })
+            .chain(with_origin),
+    )
+    .unwrap();
+    assert_eq!(upgrade.origin(), Some("https://example.com"));
     assert_eq!(
         upgrade.accept().to_vec(),
         parse(&request_with("")).unwrap().unwrap().accept().to_vec()
