@@ -196,28 +196,6 @@ async fn the_adapter_releases_the_buffers_of_an_idle_connection() {
     }
 }
 
-/// A receive buffer that grew for a large frame gives the memory back once the frame is
-/// consumed, without `release_buffers`: at most two of the largest reads (128 KiB) stay.
-/// The borrowed path keeps the payload in the buffer, so the 1 MiB is all still there
-/// until the next call releases the event.
-#[test]
-fn a_buffer_grown_for_a_large_frame_shrinks_back() {
-    let mut server = Connection::server(Config::default());
-    let frame = client_bytes(|c| c.send_binary(&vec![7u8; 1 << 20][..]).unwrap());
-    server.receive(&frame);
-    match server.next_event_ref().unwrap() {
-        Some(rfc6455::EventRef::Binary(data)) => assert_eq!(data.len(), 1 << 20),
-        other => panic!("{other:?}"),
-    }
-    assert!(server.buffer_capacity() >= 1 << 20);
-    assert!(server.next_event_ref().unwrap().is_none());
-    assert!(
-        server.buffer_capacity() <= 128 << 10,
-        "{}",
-        server.buffer_capacity()
-    );
-}
-
 /// The same with `receive_with`, the plain-slice way in: reads that fill the room grow
 /// it, and a read that would block (the closure's error) leaves it as it was.
 #[test]
