@@ -110,51 +110,27 @@ fn the_message_limit_holds_on_the_decoded_size() {
     }
 }
 
-/// An extension that marks outgoing messages with RSV2 and RSV3 and passes them through.
-struct Rsv23;
-
-impl Extension for Rsv23 {
-    fn reserved_bits(&self) -> Rsv {
-        Rsv::RSV2.union(Rsv::RSV3)
-    }
-    fn decode(
-        &mut self,
-        input: &[u8],
-        _end: bool,
-        output: &mut BytesMut,
-        _max: usize,
-    ) -> Result<(), ExtensionError> {
-        output.extend_from_slice(input);
-        Ok(())
-    }
-    fn begin_outgoing(&mut self, _kind: MessageKind, _len: Option<usize>) -> Rsv {
-        Rsv::RSV2.union(Rsv::RSV3)
-    }
-    fn encode(
-        &mut self,
-        input: &[u8],
-        _end: bool,
-        output: &mut BytesMut,
-    ) -> Result<(), ExtensionError> {
-        output.extend_from_slice(input);
-        Ok(())
-    }
-}
-
 /// The RSV bits `begin_outgoing` chooses go on the message's first frame, and only there
 /// (§5.2: the extension defines them).
 #[test]
 fn outgoing_rsv_bits_go_on_the_first_frame() {
-    let mut ws = Connection::server(Config::default().max_send_frame_size(2)).with_extension(Rsv23);
+    let mut ws =
+        Connection::server(Config::default().max_send_frame_size(2)).with_extension(Plain {
+            bits: Rsv::RSV2.union(Rsv::RSV3),
+            widen: 0,
+            reserve: 0,
+            outgoing: Rsv::RSV2.union(Rsv::RSV3),
+        });
     ws.send_binary(b"abc".to_vec()).unwrap();
     assert_eq!(ws.take_outgoing(), b"\x32\x02ab\x80\x01c");
 }
 
-/// An identity extension on RSV1 (its transform changes nothing) with knobs: a frame
-/// limit `widen` bytes above the configured one (as permessage-deflate asks for data that
+/// An identity extension (its transform changes nothing) with knobs: the RSV `bits` it
+/// claims, a frame limit `widen` bytes above the configured one (as permessage-deflate asks for data that
 /// grows when compressed), output room reserved ahead in `encode` (as a compressor sizes
 /// its output), and the bits it sets on outgoing messages.
 struct Plain {
+    bits: Rsv,
     widen: u64,
     reserve: usize,
     outgoing: Rsv,
@@ -162,7 +138,7 @@ struct Plain {
 
 impl Extension for Plain {
     fn reserved_bits(&self) -> Rsv {
-        Rsv::RSV1
+        self.bits
     }
     fn decode(
         &mut self,
@@ -199,6 +175,7 @@ impl Extension for Plain {
 fn the_extension_sets_the_frame_limit() {
     let config = Config::default().max_frame_size(8);
     let mut ws = Connection::server(config).with_extension(Plain {
+        bits: Rsv::RSV1,
         widen: 4,
         reserve: 0,
         outgoing: Rsv::NONE,
@@ -230,6 +207,7 @@ fn the_extension_sets_the_frame_limit() {
 #[test]
 fn the_staging_buffer_of_transformed_sends_is_counted_and_released() {
     let mut ws = Connection::server(Config::default()).with_extension(Plain {
+        bits: Rsv::RSV1,
         widen: 0,
         reserve: 64 * 1024,
         outgoing: Rsv::RSV1,
