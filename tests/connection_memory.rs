@@ -137,3 +137,54 @@ fn a_drained_outgoing_queue_gives_its_memory_back() {
         );
     }
 }
+
+/// A large frame read the way a server reads (64 KiB at a time into `receive_buffer`),
+/// consumed borrowed or owned (and the payload dropped): its room is reused while reads
+/// bring bytes, and given back at the first read that brings nothing. At most 128 KiB
+/// (two of the largest reads) stays. The frame ends at every offset in a read, so the
+/// room left past it ranges from none to almost a whole read.
+#[test]
+fn a_large_frame_room_is_given_back_when_the_connection_goes_idle() {
+    for borrowed in [false, true] {
+        for tail in [0usize, 1, 4000, 40_000, 65_535] {
+            let wire = client_frame(0x82, &vec![6; (1 << 20) + tail]);
+            let before = live();
+            let mut ws = Connection::server(Config::default());
+            let mut at = 0;
+            let mut got = 0;
+            while got == 0 {
+                let room = ws.receive_buffer();
+                let n = (room.capacity() - room.len())
+                    .min(64 << 10)
+                    .min(wire.len() - at);
+                room.extend_from_slice(&wire[at..at + n]);
+                at += n;
+                if borrowed {
+                    while let Some(event) = ws.next_event_ref().unwrap() {
+                        let rfc6455::EventRef::Binary(data) = event else {
+                            panic!("a binary message")
+                        };
+                        got = data.len();
+                    }
+                } else {
+                    while let Some(event) = ws.next_event().unwrap() {
+                        let Event::Binary(data) = event else {
+                            panic!("a binary message")
+                        };
+                        got = data.len();
+                    }
+                }
+            }
+            assert_eq!(got, (1 << 20) + tail);
+            // The next read would block: its room is lent, nothing comes.
+            let _ = ws.receive_buffer();
+            assert_eq!(ws.next_event(), Ok(None));
+            let held = live() - before;
+            assert!(
+                held <= 128 << 10,
+                "borrowed {borrowed}, tail {tail}: {held} bytes held when idle"
+            );
+            drop(ws);
+        }
+    }
+}

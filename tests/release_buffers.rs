@@ -259,3 +259,68 @@ fn the_reassembly_buffer_is_given_back() {
     server.release_buffers();
     assert_eq!(server.buffer_capacity(), 0);
 }
+
+/// Between reads the receive room is kept: a connection that reads, consumes and reads
+/// again does not allocate a buffer for every read. A read that would block (the room
+/// lent, nothing put in it) leaves the room in place.
+#[test]
+fn the_room_is_kept_between_reads() {
+    let mut server = Connection::server(Config::default());
+    let frame = client_bytes(|c| c.send_binary(&b"small"[..]).unwrap());
+    server.receive_buffer().extend_from_slice(&frame);
+    assert_eq!(
+        server.next_event().unwrap(),
+        Some(Event::Binary(b"small"[..].into()))
+    );
+    assert_eq!(server.next_event().unwrap(), None);
+    let room = server.receive_buffer().capacity();
+    assert!(room > 0);
+    // The read would block: nothing came.
+    assert_eq!(server.next_event().unwrap(), None);
+    assert_eq!(server.buffer_capacity(), room, "the room was kept");
+    assert_eq!(server.receive_buffer().capacity(), room);
+}
+
+/// A room grown far past the reads at hand (here by the caller; a large frame does the
+/// same) is given back at the first read that brings nothing — the connection is idle —
+/// without waiting for `release_buffers`. At most 128 KiB (two of the largest reads) is
+/// kept.
+#[test]
+fn a_grown_room_is_given_back_when_the_connection_goes_idle() {
+    for borrowed in [false, true] {
+        let mut server = Connection::server(Config::default());
+        let frame = client_bytes(|c| c.send_binary(&b"small"[..]).unwrap());
+        let room = server.receive_buffer();
+        room.reserve(1 << 20);
+        room.extend_from_slice(&frame);
+        assert!(server.buffer_capacity() >= 1 << 20);
+        if borrowed {
+            assert_eq!(
+                server.next_event_ref().unwrap(),
+                Some(rfc6455::EventRef::Binary(b"small"))
+            );
+            assert_eq!(server.next_event_ref().unwrap(), None);
+        } else {
+            assert_eq!(
+                server.next_event().unwrap(),
+                Some(Event::Binary(b"small"[..].into()))
+            );
+            assert_eq!(server.next_event().unwrap(), None);
+        }
+        // The read would block: the room is lent, nothing comes.
+        let _ = server.receive_buffer();
+        assert_eq!(server.next_event().unwrap(), None);
+        let held = server.buffer_capacity();
+        assert!(
+            held <= 128 * 1024,
+            "borrowed: {borrowed}, {held} bytes held"
+        );
+        // And it works on.
+        let frame = client_bytes(|c| c.send_text("again").unwrap());
+        server.receive_buffer().extend_from_slice(&frame);
+        assert_eq!(
+            server.next_event().unwrap(),
+            Some(Event::Text("again".into()))
+        );
+    }
+}

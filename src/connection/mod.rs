@@ -34,8 +34,9 @@ const MAX_READ: usize = 64 * 1024;
 /// nothing more commits at most this much (DESIGN: lengths are checked before memory is
 /// reserved).
 const RESERVE_WHOLE_FRAME_UP_TO: usize = 1 << 20;
-/// Receive memory kept once everything received was consumed; a buffer that grew for a
-/// large frame gives the rest back.
+/// Receive memory kept across an idle moment (a read that brought nothing): a buffer
+/// that grew for a large frame, or that the caller grew, gives the rest back then. While
+/// reads keep bringing bytes the room is reused, whatever its size.
 const KEEP_RECEIVE_CAPACITY: usize = 2 * MAX_READ;
 
 /// One end of a WebSocket connection after the opening handshake: bytes in, events out,
@@ -560,6 +561,11 @@ impl Connection {
     /// Bytes of memory held by the receive, reassembly and send buffers (their
     /// capacity, used or not): what [`release_buffers`](Connection::release_buffers)
     /// can give back when they are empty.
+    ///
+    /// The figure is the capacity the buffers report. Right after a large received
+    /// frame was consumed, the receive buffer still holds the frame's allocation but
+    /// reports only the room past it, so the figure is low until that room is given
+    /// back (at the next read that brings nothing, or by `release_buffers`) or reused.
     #[must_use]
     pub fn buffer_capacity(&self) -> usize {
         self.rx.capacity()
