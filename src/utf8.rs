@@ -144,6 +144,56 @@ impl Utf8Validator {
         simdutf8::basic::from_utf8(bytes).map_err(|_| ProtocolError::InvalidUtf8)
     }
 
+    /// As [`feed`](Self::feed), and appends to `out` the text the bytes fed so far
+    /// complete: every code point that ends in `chunk` (one left unfinished at its end
+    /// is kept, as by `feed`, and appended when a later piece completes it). One pass
+    /// checks the bytes and yields the `&str` that is appended, so a message joined
+    /// from pieces this way is text without a second check (§8.1).
+    ///
+    /// `out` is unchanged when the bytes are invalid.
+    pub(crate) fn feed_into(
+        &mut self,
+        chunk: &[u8],
+        out: &mut String,
+    ) -> Result<(), ProtocolError> {
+        if self.failed {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        let mut rest = chunk;
+        let mut point = [0; 4];
+        let mut point_len = 0;
+        if self.pending_len != 0 {
+            let have = usize::from(self.pending_len);
+            let take = (sequence_len(self.pending[0]) - have).min(chunk.len());
+            point[..have].copy_from_slice(&self.pending[..have]);
+            point[have..have + take].copy_from_slice(&chunk[..take]);
+            match core::str::from_utf8(&point[..have + take]) {
+                Ok(_) => point_len = have + take,
+                // Still unfinished, and still a valid start: `chunk` was too short.
+                Err(e) if e.error_len().is_none() => {
+                    self.keep(&point[..have + take]);
+                    return Ok(());
+                }
+                Err(_) => return Err(self.fail()),
+            }
+            rest = &chunk[take..];
+        }
+        let (complete, tail) = rest.split_at(unfinished_tail_start(rest));
+        let Ok(text) = simdutf8::basic::from_utf8(complete) else {
+            return Err(self.fail());
+        };
+        if tail.is_empty() {
+            self.pending_len = 0;
+        } else {
+            self.keep_if_valid_start(tail)?;
+        }
+        if let Ok(first) = core::str::from_utf8(&point[..point_len]) {
+            out.push_str(first);
+        }
+        out.push_str(text);
+        Ok(())
+    }
+
     /// No pending bytes: split off an unfinished code point at the end of `chunk`, check
     /// the rest in one SIMD pass, and keep the unfinished part if it is a valid start.
     #[inline]
@@ -537,6 +587,54 @@ mod tests {
             all.extend_from_slice(bad);
             let bytes: Vec<&[u8]> = all.chunks(1).collect();
             assert_eq!(run(&bytes), Err(all.len() - 1), "{why}");
+        }
+    }
+
+    /// `feed_into` gives `feed`'s verdict at every piece, and appends exactly the code
+    /// points completed so far: the longest prefix of the bytes fed that ends on a
+    /// code point boundary. Every way to cut each input into three pieces.
+    #[test]
+    fn feed_into_agrees_with_feed_and_appends_the_completed_text() {
+        let inputs: &[&[u8]] = &[
+            "a κόσμε 中文 😀\u{10FFFF}".as_bytes(),
+            "😀😀".as_bytes(),
+            b"ok \xE2\x82\xAC then \xED\xA0\x80 (a surrogate)",
+            b"\xF0\x9F\x98\x80\xC2A",
+            b"\xC2\xA9\xF4\x90\x80\x80",
+            b"unfinished \xE2\x82",
+            b"",
+        ];
+        for bytes in inputs {
+            for i in 0..=bytes.len() {
+                for j in i..=bytes.len() {
+                    let pieces = [&bytes[..i], &bytes[i..j], &bytes[j..]];
+                    let (mut plain, mut into) = (Utf8Validator::new(), Utf8Validator::new());
+                    let mut out = String::new();
+                    let mut fed = 0;
+                    for piece in pieces {
+                        let verdict = plain.feed(piece);
+                        let before = out.clone();
+                        assert_eq!(
+                            into.feed_into(piece, &mut out),
+                            verdict,
+                            "{bytes:?} {i} {j}"
+                        );
+                        if verdict.is_err() {
+                            assert_eq!(out, before, "nothing appended from invalid bytes");
+                            break;
+                        }
+                        fed += piece.len();
+                        let fed_bytes = &bytes[..fed];
+                        let boundary = (0..=fed)
+                            .rev()
+                            .find(|&k| core::str::from_utf8(&fed_bytes[..k]).is_ok())
+                            .unwrap_or(0);
+                        assert_eq!(out.as_bytes(), &fed_bytes[..boundary], "{bytes:?} {i} {j}");
+                        assert_eq!(into.is_mid_code_point(), plain.is_mid_code_point());
+                    }
+                    assert_eq!(into.finish(), plain.finish());
+                }
+            }
         }
     }
 

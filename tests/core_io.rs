@@ -371,6 +371,79 @@ fn borrowed_text_is_checked() {
     }
 }
 
+/// A fragmented text message is checked frame by frame as it is joined (§8.1), and the
+/// joined text is lent as a `&str` without a second pass. The check carries a code point
+/// across frames whichever way each frame arrives: whole in one read (checked as it is
+/// joined) or in pieces (checked as the pieces come, so that invalid text fails before
+/// the frame ends). "€" (E2 82 AC) is split across the frames here.
+#[test]
+fn joined_text_is_checked_across_frames_arriving_whole_or_in_pieces() {
+    let frames: [(u8, &[u8]); 3] = [
+        (0x01, b"a \xE2"),
+        (0x00, b"\x82\xAC b \xE2\x82"),
+        (0x80, b"\xAC"),
+    ];
+    // Each frame arrives whole, or a byte at a time: every combination.
+    for pieces in 0..8u8 {
+        for borrowed in [false, true] {
+            let mut conn = connection(Role::Server, Config::default());
+            let mut got = Vec::new();
+            for (i, (b0, payload)) in frames.iter().enumerate() {
+                let mut w = Wire::peer_of(Role::Server);
+                w.frame(*b0, payload);
+                let wire = w.take();
+                let chunk = if pieces & (1 << i) != 0 {
+                    1
+                } else {
+                    wire.len()
+                };
+                for piece in wire.chunks(chunk) {
+                    conn.receive(piece);
+                    if borrowed {
+                        while let Some(event) = conn.next_event_ref().unwrap() {
+                            got.push(ev_ref(event));
+                        }
+                    } else {
+                        got.extend(events(&mut conn).unwrap());
+                    }
+                }
+            }
+            assert_eq!(
+                got,
+                [Ev::text("a € b €")],
+                "pieces {pieces:03b}, borrowed {borrowed}"
+            );
+        }
+    }
+    // The same split, with the code point's last byte wrong: the frame that holds it
+    // fails, at that byte when it comes in pieces.
+    for pieces in [false, true] {
+        let mut conn = connection(Role::Server, Config::default());
+        let mut w = Wire::peer_of(Role::Server);
+        w.frame(0x01, b"a \xE2");
+        conn.receive(&w.take());
+        assert_eq!(events(&mut conn), Ok(vec![]));
+        let mut w = Wire::peer_of(Role::Server);
+        w.frame(0x80, b"\x82A and more");
+        let wire = w.take();
+        let chunk = if pieces { 1 } else { wire.len() };
+        let mut fed = 0;
+        let result = loop {
+            conn.receive(&wire[fed..fed + chunk]);
+            fed += chunk;
+            match conn.next_event_ref() {
+                Ok(None) => {}
+                other => break other.map(|e| e.map(ev_ref)),
+            }
+        };
+        assert_eq!(result, Err(ProtocolError::InvalidUtf8), "pieces {pieces}");
+        // Header (2) and key (4), then E2's second byte, then the bad one.
+        let expected = if pieces { 2 + 4 + 2 } else { wire.len() };
+        assert_eq!(fed, expected, "pieces {pieces}");
+        assert_eq!(conn.take_outgoing(), b"\x88\x02\x03\xef");
+    }
+}
+
 // ----- §5.5.2 -----
 
 /// §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in

@@ -240,24 +240,43 @@ fn reads_that_would_block_do_not_shrink_the_room_receive_with() {
 }
 
 /// `release_buffers` after a message in fragments: the reassembly buffer, emptied when
-/// the message was delivered, is given back too.
+/// the message was delivered, is given back too (text is joined in a buffer of its own).
 #[test]
 fn the_reassembly_buffer_is_given_back() {
-    let mut server = Connection::server(Config::default());
-    let bytes = client_bytes(|c| {
-        c.begin_message(MessageKind::Binary).unwrap();
-        c.send_fragment(&[1u8; 100][..]).unwrap();
-        c.send_fragment(&[2u8; 100][..]).unwrap();
-        c.finish_message(&[3u8; 100][..]).unwrap();
-    });
-    server.receive(&bytes);
-    match server.next_event().unwrap() {
-        Some(Event::Binary(data)) => assert_eq!(data.len(), 300),
-        other => panic!("{other:?}"),
+    for kind in [MessageKind::Binary, MessageKind::Text] {
+        for borrowed in [false, true] {
+            let mut server = Connection::server(Config::default());
+            let bytes = client_bytes(|c| {
+                c.begin_message(kind).unwrap();
+                c.send_fragment(&[b'a'; 100][..]).unwrap();
+                c.send_fragment(&[b'b'; 100][..]).unwrap();
+                c.finish_message(&[b'c'; 100][..]).unwrap();
+            });
+            server.receive(&bytes);
+            let len = if borrowed {
+                match server.next_event_ref().unwrap() {
+                    Some(rfc6455::EventRef::Binary(data)) => data.len(),
+                    Some(rfc6455::EventRef::Text(text)) => text.len(),
+                    other => panic!("{other:?}"),
+                }
+            } else {
+                match server.next_event().unwrap() {
+                    Some(Event::Binary(data)) => data.len(),
+                    Some(Event::Text(text)) => text.len(),
+                    other => panic!("{other:?}"),
+                }
+            };
+            assert_eq!(len, 300);
+            assert!(server.next_event().unwrap().is_none());
+            if borrowed {
+                // The joined message was lent out of the connection's buffer, which is
+                // kept for the next message.
+                assert!(server.buffer_capacity() >= 300, "{kind:?}");
+            }
+            server.release_buffers();
+            assert_eq!(server.buffer_capacity(), 0, "{kind:?}, borrowed {borrowed}");
+        }
     }
-    assert!(server.next_event().unwrap().is_none());
-    server.release_buffers();
-    assert_eq!(server.buffer_capacity(), 0);
 }
 
 /// Between reads the receive room is kept: a connection that reads, consumes and reads

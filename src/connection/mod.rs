@@ -6,6 +6,7 @@ mod outgoing;
 mod payload;
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -231,8 +232,14 @@ pub struct Connection {
     header_transformed: bool,
     /// Validates the text message being received, across frames and reads.
     rx_utf8: Utf8Validator,
-    /// A fragmented or transformed message's payload so far, reused between messages.
+    /// A fragmented binary message's payload so far, or a transformed message's (text
+    /// or binary), reused between messages.
     joined: BytesMut,
+    /// A fragmented text message so far: each frame is checked as it is appended
+    /// (`joined_utf8`), so the message is a `String` without a second check.
+    joined_text: String,
+    /// Checks `joined_text`'s frames; holds a code point left unfinished by the last.
+    joined_utf8: Utf8Validator,
     state: State,
     out: Outgoing,
     /// The streamed message being sent, between `begin_message` and `finish_message`.
@@ -294,6 +301,8 @@ enum Ready {
     },
     /// An event whose payload is `joined` (a reassembled or transformed message).
     Joined { what: What, frame_len: usize },
+    /// A text message joined from frames in `joined_text`.
+    JoinedText { frame_len: usize },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -351,6 +360,8 @@ impl Connection {
             header_transformed: false,
             rx_utf8: Utf8Validator::new(),
             joined: BytesMut::new(),
+            joined_text: String::new(),
+            joined_utf8: Utf8Validator::new(),
             state: State::Open,
             out: Outgoing::default(),
             sending: None,
@@ -552,6 +563,9 @@ impl Connection {
         if self.joined.is_empty() && self.joined.capacity() != 0 {
             self.joined = BytesMut::new();
         }
+        if self.joined_text.is_empty() && self.joined_text.capacity() != 0 {
+            self.joined_text = String::new();
+        }
         if self.encoded.is_empty() && self.encoded.capacity() != 0 {
             self.encoded = BytesMut::new();
         }
@@ -571,6 +585,7 @@ impl Connection {
         self.rx.capacity()
             + self.rx_in.capacity()
             + self.joined.capacity()
+            + self.joined_text.capacity()
             + self.encoded.capacity()
             + self.out.capacity()
     }
@@ -602,6 +617,7 @@ impl Connection {
         }
         if self.joined_lent {
             self.joined.clear();
+            self.joined_text.clear();
             self.joined_lent = false;
         }
         if self.rx_in.capacity() != 0 {
@@ -622,6 +638,9 @@ impl Connection {
             }
             if self.joined.capacity() != 0 {
                 self.joined = BytesMut::new();
+            }
+            if self.joined_text.capacity() != 0 {
+                self.joined_text = String::new();
             }
         }
         if self.rx.is_empty() && self.rx.capacity() > KEEP_RECEIVE_CAPACITY {
@@ -802,8 +821,14 @@ impl Connection {
             let payload = Bytes::copy_from_slice(&self.rx[header_len..header_len + len]);
             self.answer_ping(payload);
         }
+        if let Ready::JoinedText { frame_len } = ready {
+            self.rx.advance(frame_len);
+            self.joined_lent = true;
+            self.unsettled = true;
+            return Ok(Some(EventRef::Text(&self.joined_text)));
+        }
         let (what, text_checked, data) = match ready {
-            Ready::Nothing => return Ok(None),
+            Ready::Nothing | Ready::JoinedText { .. } => return Ok(None),
             Ready::InFrame {
                 what,
                 header_len,
@@ -979,6 +1004,9 @@ impl Connection {
         if message.transformed {
             return self.on_transformed_frame(kind, first, fin, header_len, len);
         }
+        if kind == MessageKind::Text && !self.config.stream_fragments && !(first && fin) {
+            return self.on_joined_text_frame(first, fin, header_len, len);
+        }
         if kind == MessageKind::Text && fin && text_fed {
             // §8.1: the whole message must be valid; the bytes were validated as they
             // came, so only an unfinished code point remains to reject.
@@ -1011,6 +1039,41 @@ impl Connection {
         }
         self.joined.extend_from_slice(payload);
         Ok(self.joined_part(kind, fin, frame_len))
+    }
+
+    /// A frame of a fragmented text message: its payload is checked as it is appended to
+    /// `joined_text` (§8.1), one pass that yields the `&str` to append. The decoder fed
+    /// the payload to `rx_utf8` only if it arrived in pieces (to fail fast, before the
+    /// frame ends); `rx_utf8` then agrees with `joined_utf8`, which checks the frame
+    /// again here, and is set to it for the next frame either way.
+    fn on_joined_text_frame(
+        &mut self,
+        first: bool,
+        fin: bool,
+        header_len: usize,
+        len: usize,
+    ) -> Result<Ready, ProtocolError> {
+        if first {
+            // Room for a few fragments like this one, within the message limit.
+            let limit = usize::try_from(self.config.max_message_size).unwrap_or(usize::MAX);
+            self.joined_text.clear();
+            self.joined_text
+                .reserve(len.saturating_mul(4).min(limit).max(len));
+            self.joined_utf8.reset();
+        }
+        let frame_len = header_len + len;
+        self.joined_utf8
+            .feed_into(&self.rx[header_len..frame_len], &mut self.joined_text)?;
+        if fin {
+            // §8.1: the message must not end inside a code point.
+            self.joined_utf8.finish()?;
+            self.rx_utf8.reset();
+            Ok(Ready::JoinedText { frame_len })
+        } else {
+            self.rx_utf8.clone_from(&self.joined_utf8);
+            self.rx.advance(frame_len);
+            Ok(Ready::Nothing)
+        }
     }
 
     /// After a frame of a message whose payload is gathered in `joined`: the whole
@@ -1099,6 +1162,11 @@ impl Connection {
                 self.rx.advance(frame_len);
                 let payload = self.joined.split().freeze();
                 Ok(Some(own(what, payload)))
+            }
+            Ready::JoinedText { frame_len } => {
+                self.rx.advance(frame_len);
+                let text = core::mem::take(&mut self.joined_text);
+                Ok(Some(Event::Text(Utf8Bytes::from(text))))
             }
         }
     }
@@ -1578,8 +1646,10 @@ fn check_header(
     }
     Ok(match kind {
         MessageKind::Binary => TextCheck::None,
-        MessageKind::Text if first && header.fin => TextCheck::Whole,
-        MessageKind::Text => TextCheck::Stream,
+        MessageKind::Text if config.stream_fragments && !(first && header.fin) => TextCheck::Stream,
+        // A message in one frame, or a frame of one that is joined: checked in one pass
+        // when the frame arrives at once.
+        MessageKind::Text => TextCheck::Whole,
     })
 }
 

@@ -53,9 +53,11 @@ pub(crate) enum TextCheck {
     /// Text: fed to the validator as it arrives, so that invalid text fails the
     /// connection before the frame ends.
     Stream,
-    /// A whole text message in one frame: if the frame arrives whole in one step, it is
-    /// left to the caller to check in one pass (which yields the `&str`); bytes that
-    /// arrive in pieces are fed to the validator as for `Stream`.
+    /// Text the caller checks a frame at a time (a message in one frame, or a frame of
+    /// one it joins): if the frame arrives whole in one step, it is left to the caller
+    /// to check in one pass (which yields the `&str`); bytes that arrive in pieces are
+    /// fed to the validator as for `Stream`, so that invalid text still fails before
+    /// the frame ends.
     Whole,
 }
 
