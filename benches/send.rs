@@ -12,7 +12,9 @@
 //!   chunk by chunk, no copy out of the queue); `rfc6455/batch`: every message queued,
 //!   then the queue written from `outgoing()` (all in `common/ours.rs`). The payload is a
 //!   `Bytes` clone, as for the async peers: a server queues a large one without copying;
-//!   a client copies it to mask it;
+//!   a client copies it to mask it. `rfc6455/each_borrowed` and `rfc6455/batch_borrowed`
+//!   are `each_into` and `batch` with the payload borrowed (`send_binary(&[u8])`, copied
+//!   into the queue), as `fastwebsockets` gets it: no reference count to update;
 //! - `tungstenite/each`: `send` (write and flush) per message; `tungstenite/batch`:
 //!   `write` per message (it writes out each time its 128 KiB buffer fills), one `flush`;
 //! - `fastwebsockets/each`: `write_frame` per message (it writes at once; there is no
@@ -91,7 +93,13 @@ fn bench_send(c: &mut Criterion, size_name: &str, len: usize, messages: usize, c
         .expect("a tokio runtime");
     let (pos, written) = (Cell::new(0), Cell::new(0));
 
-    for name in ["rfc6455/each", "rfc6455/each_into", "rfc6455/batch"] {
+    for name in [
+        "rfc6455/each",
+        "rfc6455/each_into",
+        "rfc6455/batch",
+        "rfc6455/each_borrowed",
+        "rfc6455/batch_borrowed",
+    ] {
         let mut tx = if client {
             ours::Sender::client()
         } else {
@@ -104,6 +112,12 @@ fn bench_send(c: &mut Criterion, size_name: &str, len: usize, messages: usize, c
                 match name {
                     "rfc6455/each" => ours::send_each(&mut tx, payload, messages, sink),
                     "rfc6455/each_into" => ours::send_each_into(&mut tx, payload, messages, sink),
+                    "rfc6455/each_borrowed" => {
+                        ours::send_each_borrowed(&mut tx, payload, messages, sink);
+                    }
+                    "rfc6455/batch_borrowed" => {
+                        ours::send_batch_borrowed(&mut tx, payload, messages, sink);
+                    }
                     _ => ours::send_batch(&mut tx, payload, messages, sink),
                 }
                 assert_eq!(written.get(), expected);

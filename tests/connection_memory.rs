@@ -64,13 +64,16 @@ fn client_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A large message in one frame and a fragmented one, each read and dropped, then what
-/// `end` does to the connection; returns the bytes the connection holds afterwards,
-/// beyond what a new one holds.
+/// A large message in one frame and two fragmented ones (binary, then text, each
+/// joined in its own buffer), each read and dropped (the text borrowed, so that its
+/// buffer is kept for the next message), then what `end` does to the connection;
+/// returns the bytes the connection holds afterwards, beyond what a new one holds.
 fn after_large_messages(end: impl Fn(&mut Connection)) -> isize {
     let mut input = client_frame(0x82, &vec![1; 1 << 20]);
     input.extend(client_frame(0x02, &vec![2; 512 << 10]));
     input.extend(client_frame(0x80, &vec![3; 512 << 10]));
+    input.extend(client_frame(0x01, &vec![b'a'; 512 << 10]));
+    input.extend(client_frame(0x80, &vec![b'b'; 512 << 10]));
     let before = live();
     let mut ws = Connection::server(Config::default());
     let idle = live() - before;
@@ -80,6 +83,10 @@ fn after_large_messages(end: impl Fn(&mut Connection)) -> isize {
             Ok(Some(Event::Binary(data))) => assert_eq!(data.len(), len),
             other => panic!("{other:?}"),
         }
+    }
+    match ws.next_event_ref() {
+        Ok(Some(rfc6455::EventRef::Text(text))) => assert_eq!(text.len(), 1 << 20),
+        other => panic!("{other:?}"),
     }
     end(&mut ws);
     let _ = ws.take_outgoing();

@@ -346,6 +346,25 @@ pub fn send_each_into(tx: &mut Sender, payload: &Bytes, count: usize, sink: &mut
     }
 }
 
+/// `count` binary messages, each `send_binary` of a borrowed `&[u8]` (copied into the
+/// queue, as `fastwebsockets`' `Payload::Borrowed` is copied to its write buffer), then
+/// the queue written from `outgoing()`.
+pub fn send_each_borrowed(tx: &mut Sender, payload: &[u8], count: usize, sink: &mut impl Write) {
+    for _ in 0..count {
+        tx.ws.send_binary(payload).expect("open");
+        write_out(&mut tx.ws, sink);
+    }
+}
+
+/// `count` binary messages queued with `send_binary` of a borrowed `&[u8]`, then the
+/// whole queue written from `outgoing()`.
+pub fn send_batch_borrowed(tx: &mut Sender, payload: &[u8], count: usize, sink: &mut impl Write) {
+    for _ in 0..count {
+        tx.ws.send_binary(payload).expect("open");
+    }
+    write_out(&mut tx.ws, sink);
+}
+
 /// `count` binary messages queued with `send_binary`, then the whole queue written from
 /// `outgoing()`.
 pub fn send_batch(tx: &mut Sender, payload: &Bytes, count: usize, sink: &mut impl Write) {
