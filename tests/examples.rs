@@ -1,10 +1,11 @@
 //! The examples over real sockets on 127.0.0.1 (OS-assigned ports).
 //!
-//! The tests start the example binaries (`echo`, `echo_blocking`, `client`; built on
-//! first use, `tests/support`) with flags, and talk to the servers with this crate's own
-//! client `Connection` over a blocking `TcpStream`. Every read has a timeout, so a hung
-//! server fails a test instead of hanging it. The only timing assertions are generous
-//! upper bounds, chosen so that a timeout applied twice (or not at all) would fail them.
+//! The tests start the example binaries (`echo`, `echo_blocking`, `client`, and
+//! `echo_uring` with the `uring` feature on Linux; built on first use, `tests/support`)
+//! with flags, and talk to the servers with this crate's own client `Connection` over a
+//! blocking `TcpStream`. Every read has a timeout, so a hung server fails a test instead
+//! of hanging it. The only timing assertions are generous upper bounds, chosen so that a
+//! timeout applied twice (or not at all) would fail them.
 #![cfg(feature = "tokio")]
 
 mod support;
@@ -643,6 +644,123 @@ fn echo_binaries_exit_0_on_sigint_after_closing_connections() {
         let status = server.wait();
         assert!(status.success(), "{name}: {status}");
     }
+}
+
+// ----- the io_uring echo server (feature `uring`, Linux) -----
+
+/// `examples/echo_uring` on a free port, `--quiet`, with `flags`; `None` (and a `SKIP`
+/// line) where this kernel refuses io_uring (a seccomp filter, `io_uring_disabled`),
+/// since the example then refuses to start.
+#[cfg(all(feature = "uring", target_os = "linux"))]
+fn start_echo_uring(test: &str, flags: &[&str]) -> Option<(Running, SocketAddr)> {
+    static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    // Once, on a thread of its own: closing a ring sends task work to the threads that
+    // used it, which interrupts a blocking read with a timeout (EINTR) on that thread.
+    let probe = PROBE.get_or_init(|| {
+        thread::spawn(|| {
+            monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+                .build()
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .join()
+        .expect("probe thread")
+    });
+    if let Err(e) = probe {
+        eprintln!("SKIP {test}: io_uring is not available here ({e})");
+        return None;
+    }
+    let mut all = vec!["--addr", "127.0.0.1:0", "--quiet"];
+    all.extend_from_slice(flags);
+    Some(start_server("echo_uring", &all))
+}
+
+#[cfg(all(feature = "uring", target_os = "linux"))]
+#[test]
+fn echo_uring_echoes_text_and_binary_answers_pings_and_echoes_the_close() {
+    let Some((_server, addr)) = start_echo_uring("echo_uring_echoes", &[]) else {
+        return;
+    };
+    let mut peer = Peer::connect(addr);
+    for len in [0, 1, 125, 126, 65_535, 65_536, 1 << 20] {
+        let text = text_of(len);
+        peer.send_text(&text);
+        assert_eq!(
+            peer.next(),
+            Event::Text(text.as_str().into()),
+            "text of {len}"
+        );
+        let data = bytes_of(len);
+        peer.send_binary(&data);
+        assert_eq!(peer.next(), Event::Binary(data.into()), "binary of {len}");
+    }
+    peer.ws.send_ping(b"are you there").expect("ping");
+    peer.flush();
+    assert_eq!(peer.next(), Event::Pong((&b"are you there"[..]).into()));
+    // A message and the close in one write: the echo, then the close echo, then EOF.
+    peer.ws.send_text("last").expect("send");
+    peer.ws.close(CloseCode::NORMAL, "done").expect("close");
+    peer.flush();
+    assert_eq!(peer.next(), Event::Text("last".into()));
+    match peer.next() {
+        Event::Close(close) => assert_eq!(close.code, CloseCode::NORMAL),
+        other => panic!("expected the close echo 1000, got {other:?}"),
+    }
+    peer.expect_eof();
+}
+
+#[cfg(all(feature = "uring", target_os = "linux"))]
+#[test]
+fn echo_uring_closes_1002_on_an_unmasked_frame_and_answers_426_and_503() {
+    let flags = ["--max-connections", "1"];
+    let Some((_server, addr)) = start_echo_uring("echo_uring_closes", &flags) else {
+        return;
+    };
+    let mut peer = Peer::connect(addr);
+    // The cap is taken by `peer`: a second client gets a 503.
+    let response = raw_exchange(addr, GOOD_REQUEST.as_bytes());
+    assert!(response.starts_with("HTTP/1.1 503 "), "{response}");
+    peer.send_text("still served");
+    assert_eq!(peer.next(), Event::Text("still served".into()));
+    peer.stream.write_all(&[0x81, 0x00]).expect("write"); // unmasked
+    match peer.next() {
+        Event::Close(close) => assert_eq!(close.code, CloseCode::PROTOCOL_ERROR),
+        other => panic!("expected close 1002, got {other:?}"),
+    }
+    peer.expect_eof();
+    drop(peer);
+    // The slot is free again once the server has closed; a bad version gets a 426.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let response = raw_exchange(addr, GOOD_REQUEST.replace("13", "8").as_bytes());
+        if response.starts_with("HTTP/1.1 426 ") {
+            break;
+        }
+        assert!(response.starts_with("HTTP/1.1 503 "), "{response}");
+        assert!(Instant::now() < deadline, "the slot was never freed");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(all(feature = "uring", target_os = "linux"))]
+#[test]
+fn echo_uring_exits_0_on_sigint_after_closing_connections() {
+    let Some((mut server, addr)) = start_echo_uring("echo_uring_exits", &[]) else {
+        return;
+    };
+    let mut peer = Peer::connect(addr);
+    peer.send_text("hello");
+    assert_eq!(peer.next(), Event::Text("hello".into()));
+    server.interrupt();
+    match peer.next() {
+        Event::Close(close) => assert_eq!(close.code, CloseCode::GOING_AWAY),
+        other => panic!("expected close 1001, got {other:?}"),
+    }
+    peer.flush();
+    peer.expect_eof();
+    drop(peer); // our FIN: the server need not wait out its close timeout
+    let status = server.wait();
+    assert!(status.success(), "{status}");
 }
 
 #[test]

@@ -18,7 +18,8 @@ Figures:
   (reads, writes, epoll_wait, futex...), counted by `perf stat -e raw_syscalls:sys_enter`
   over the measured time when PERF=1 (the default if perf works);
 - ratios are ours / the best peer: above 1 is better for msgs/s and per CPU-s, below 1
-  is better for p99.
+  is better for p99. `echo-uring` (ours on io_uring, examples/echo_uring) runs in the
+  closed-loop matrix only, with its own ratios to the best peer.
 """
 import argparse
 import json
@@ -35,7 +36,8 @@ SHORT = ENV.get("SHORT", "") not in ("", "0")
 REPEATS = int(ENV.get("REPEATS", "1" if SHORT else "2"))
 DURATION = float(ENV.get("DURATION", "0.5" if SHORT else "4"))
 WARMUP = float(ENV.get("WARMUP", "0.2" if SHORT else "1"))
-SERVERS = ENV.get("SERVERS", "echo tungstenite fastwebsockets sockudo tokio-websockets").split()
+SERVERS = ENV.get("SERVERS",
+                  "echo echo-uring tungstenite fastwebsockets sockudo tokio-websockets").split()
 PARTS = ENV.get("PARTS", "matrix pipelined fanout idle").split()
 OUT = ENV.get("OUT", os.path.join(ENV.get("CARGO_TARGET_DIR", "target"), "e2e"))
 SERVER_CPU = ENV.get("SERVER_CPU", "0")
@@ -46,13 +48,15 @@ BASELINE = ENV.get("BASELINE", "")
 if BASELINE:
     SERVERS.insert(1, "echo@base")
 OURS = ("echo", "ours")
+# Ours on io_uring (examples/echo_uring): in the closed-loop matrix only; never a peer.
+URING = "echo-uring"
 PERF = ENV.get("PERF", "1") != "0" and subprocess.run(
     ["perf", "stat", "-e", "raw_syscalls:sys_enter", "--", "true"],
     capture_output=True).returncode == 0 if shutil.which("perf") else False
 
 
 def is_ours(name):
-    return name.split("@")[0] in OURS
+    return name.split("@")[0] in OURS + (URING,)
 
 CONNECTIONS = [1, 10] if SHORT else [1, 100, 500]
 SIZES = [20, 1024] if SHORT else [20, 1024, 16 * 1024]
@@ -64,6 +68,7 @@ args = argparse.ArgumentParser()
 args.add_argument("--echo", required=True)
 args.add_argument("--load", required=True)
 args.add_argument("--server", required=True)
+args.add_argument("--echo-uring", default="")
 args = args.parse_args()
 
 os.makedirs(OUT, exist_ok=True)
@@ -87,6 +92,8 @@ def start_server(name):
     server = os.path.join(BASELINE, "e2e_server") if at else args.server
     if base == "echo":
         cmd = [echo, "--addr", addr, "--quiet", "--max-connections", "20000"]
+    elif base == URING:
+        cmd = [args.echo_uring, "--addr", addr, "--quiet", "--max-connections", "20000"]
     else:
         cmd = [server, "--impl", base, "--addr", addr]
     proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + cmd, stdout=subprocess.PIPE,
@@ -96,6 +103,23 @@ def start_server(name):
         proc.kill()
         sys.exit(f"e2e.py: {name} did not start: {line!r}")
     return proc, f"ws://{addr}"
+
+
+def uring_works():
+    """Whether echo_uring starts here; if not (no io_uring), says why on stderr."""
+    if not args.echo_uring:
+        print(f"e2e.py: {URING} left out: no --echo-uring binary", file=sys.stderr)
+        return False
+    proc = subprocess.Popen([args.echo_uring, "--addr", "127.0.0.1:0", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if "listening on" in line:
+        stop_server(proc)
+        return True
+    why = proc.stderr.read().strip()
+    proc.wait()
+    print(f"e2e.py: {URING} left out: {why or line!r}", file=sys.stderr)
+    return False
 
 
 def stop_server(proc):
@@ -185,6 +209,7 @@ def table(title, cells, runs):
     names = [s for s in SERVERS if any(s in runs[k] for _, k in cells)]
     ours = next((s for s in names if s in OURS), None)
     base = next((s for s in names if is_ours(s) and "@" in s), None)
+    uring = URING if URING in names else None
     out("| case | " + " | ".join(names) + " | ours ÷ best peer |")
     out("|---|" + "---|" * (len(names) + 1))
     for label, key in cells:
@@ -205,6 +230,14 @@ def table(title, cells, runs):
         if ours and base:
             r += (f"; ours ÷ {base}: msgs/s {ratio(rate[ours], rate[base])}, "
                   f"per CPU-s {ratio(eff[ours], eff[base])}")
+        if uring:
+            r = "" if r == "—" else r + "; "
+            r += (f"{uring} ÷ best peer: msgs/s {ratio(rate[uring], best_peer(rate))}, "
+                  f"p99 {ratio(p99[uring], best_peer(p99, True))}, "
+                  f"per CPU-s {ratio(eff[uring], best_peer(eff))}")
+            if ours:
+                r += (f"; {uring} ÷ {ours}: msgs/s {ratio(rate[uring], rate[ours])}, "
+                      f"per CPU-s {ratio(eff[uring], eff[ours])}")
         out(f"| {label} | " + " | ".join(cols) + f" | {r} |")
     loads = [r["load"] for k in [k for _, k in cells] for s in runs[k].values() for r in s]
     if loads:
@@ -218,6 +251,9 @@ def table(title, cells, runs):
 def size_label(size):
     return f"{size // 1024} KiB" if size >= 1024 else f"{size} B"
 
+
+if URING in SERVERS and ("matrix" not in PARTS or not uring_works()):
+    SERVERS.remove(URING)
 
 started = time.time()
 out(f"## End to end ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, "
@@ -237,6 +273,8 @@ if "matrix" in PARTS:
                     rep = run("matrix", s, "echo", "/", n, size, 1)
                     runs[key].setdefault(s, []).append(rep)
     table("Echo, closed loop (1 message in flight per connection)", cells, runs)
+# The other parts run without echo-uring.
+SERVERS = [s for s in SERVERS if s != URING]
 
 if "pipelined" in PARTS:
     n, size, k = PIPELINED

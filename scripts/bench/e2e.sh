@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end comparison (issue 12): our echo server against echo servers on
-# tokio-tungstenite, fastwebsockets, sockudo-ws and tokio-websockets, on this machine.
+# tokio-tungstenite, fastwebsockets, sockudo-ws and tokio-websockets, on this machine;
+# in the closed-loop matrix also ours on io_uring (echo-uring: examples/echo_uring,
+# built with --features uring).
 #
 #   scripts/bench/e2e.sh                 # the whole run (about 15 minutes with REPEATS=2)
 #   SHORT=1 scripts/bench/e2e.sh         # a smoke test (about a minute)
@@ -10,8 +12,9 @@
 # cell, and prints medians and ratios. Settings (environment):
 #
 #   REPEATS=2  DURATION=4  WARMUP=1      runs per cell, measured and warm-up seconds
-#   SERVERS="echo tungstenite fastwebsockets sockudo tokio-websockets"
-#                                        (add `ours`: rfc6455 in the bench server binary)
+#   SERVERS="echo echo-uring tungstenite fastwebsockets sockudo tokio-websockets"
+#                                        (add `ours`: rfc6455 in the bench server binary;
+#                                        echo-uring runs in the matrix only)
 #   PARTS="matrix pipelined fanout idle" which parts to run
 #   OUT=target/e2e                       where results.jsonl and summary.md go
 #   SERVER_CPU=0 CLIENT_CPU=1            the CPUs to pin to
@@ -41,7 +44,10 @@ for line in sys.stdin:
         print(m["target"]["name"], m["executable"])'
 }
 BINS=$(build --example echo --bench e2e_load --bench e2e_server)
+# Apart, so that the feature leaves the other binaries as they were.
+BINS+=$'\n'$(build --features uring --example echo_uring)
 bin() { echo "$BINS" | awk -v n="$1" '$1 == n { print $2 }'; }
 
 exec python3 scripts/bench/e2e.py \
-    --echo "$(bin echo)" --load "$(bin e2e_load)" --server "$(bin e2e_server)"
+    --echo "$(bin echo)" --load "$(bin e2e_load)" --server "$(bin e2e_server)" \
+    --echo-uring "$(bin echo_uring)"

@@ -41,6 +41,9 @@ pub fn examples_dir() -> &'static Path {
         if cfg!(feature = "deflate") {
             features.push("deflate");
         }
+        if cfg!(feature = "uring") {
+            features.push("uring");
+        }
         let mut cargo = Command::new(env!("CARGO"));
         cargo
             .args(["build", "--quiet", "--examples", "--no-default-features"])
