@@ -68,6 +68,7 @@ Options:
       --handshake-timeout TIME   the opening handshake must finish within TIME [default: 10s]
       --close-timeout TIME       wait TIME for the peer's close frame [default: 5s]
       --idle-timeout TIME|off    ping after TIME of silence, close 1001 after TIME more [default: 20s]
+      --write-timeout TIME       release a peer that reads nothing for TIME [default: 30s]
       --max-connections N        answer 503 beyond N connections [default: 10000]
       --max-message-size BYTES   largest message accepted [default: 64MiB]
   -q, --quiet                    no log line per connection
@@ -82,6 +83,7 @@ struct Options {
     handshake_timeout: Duration,
     close_timeout: Duration,
     idle_timeout: Option<Duration>,
+    write_timeout: Duration,
     max_connections: usize,
     log: bool,
 }
@@ -93,6 +95,7 @@ fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
         handshake_timeout: Duration::from_secs(10),
         close_timeout: Duration::from_secs(5),
         idle_timeout: Some(Duration::from_secs(20)),
+        write_timeout: Duration::from_secs(30),
         max_connections: 10_000,
         log: true,
     };
@@ -114,6 +117,7 @@ fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
                     options.idle_timeout = Some(t);
                 }
             },
+            "--write-timeout" => options.write_timeout = args.duration()?,
             "--max-connections" => options.max_connections = args.parse()?,
             "--max-message-size" => {
                 options.config = options.config.max_message_size(args.size()?);
@@ -284,7 +288,7 @@ async fn serve(rd: &mut Reader, wr: &mut Writer, options: &Options) -> io::Resul
             }
         }
         // 3. Everything queued, in one write.
-        output = write_out(wr, &mut ws, output).await?;
+        output = write_out(wr, &mut ws, output, options.write_timeout).await?;
         // 4. The server closes TCP first once the close handshake is done (§7.1.1).
         if ws.should_close_transport() {
             close_gracefully(rd, wr, options.close_timeout).await;
@@ -316,7 +320,7 @@ async fn serve(rd: &mut Reader, wr: &mut Writer, options: &Options) -> io::Resul
                             close_started = Some(Instant::now());
                         }
                     }
-                    output = write_out(wr, &mut ws, output).await?;
+                    output = write_out(wr, &mut ws, output, options.write_timeout).await?;
                 },
             }
         };
@@ -380,14 +384,26 @@ async fn reject_busy(rd: &mut Reader, wr: &mut Writer, options: &Options) -> io:
 }
 
 /// Writes everything the connection queued, in one write (more only if the socket takes
-/// part of it), and hands the buffer back for the next time.
-async fn write_out(wr: &mut Writer, ws: &mut Connection, mut out: Vec<u8>) -> io::Result<Vec<u8>> {
+/// part of it), and hands the buffer back for the next time. A peer that reads nothing
+/// for `limit` (its receive window full) is released: an error, which ends the
+/// connection.
+async fn write_out(
+    wr: &mut Writer,
+    ws: &mut Connection,
+    mut out: Vec<u8>,
+    limit: Duration,
+) -> io::Result<Vec<u8>> {
     out.clear();
     ws.take_outgoing_into(&mut out);
     if out.is_empty() {
         return Ok(out);
     }
-    let (written, mut out) = wr.write_all(out).await;
+    let Ok((written, mut out)) = timeout(limit, wr.write_all(out)).await else {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the peer read nothing for the write timeout",
+        ));
+    };
     written?;
     if out.capacity() > 4 * READ_SIZE {
         out = Vec::new(); // after a large message: do not keep its size for every write

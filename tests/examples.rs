@@ -742,6 +742,42 @@ fn echo_uring_closes_1002_on_an_unmasked_frame_and_answers_426_and_503() {
     }
 }
 
+/// As `a_peer_that_stops_reading_is_released_by_the_write_timeout`, for `echo_uring`.
+#[cfg(all(feature = "uring", target_os = "linux"))]
+#[test]
+fn echo_uring_releases_a_peer_that_stops_reading() {
+    let flags = [
+        "--write-timeout",
+        "1s",
+        "--idle-timeout",
+        "off",
+        "--close-timeout",
+        "60s",
+    ];
+    let Some((_server, addr)) = start_echo_uring("echo_uring_releases", &flags) else {
+        return;
+    };
+    let Peer {
+        mut stream, mut ws, ..
+    } = Peer::connect(addr);
+    let writer = thread::spawn(move || {
+        stream
+            .set_write_timeout(Some(BEFORE_THE_CLOSE_TIMEOUT))
+            .expect("timeout");
+        for _ in 0..64 {
+            ws.send_binary(vec![1u8; 8 << 20]).expect("send");
+            if let Err(e) = stream.write_all(&ws.take_outgoing()) {
+                return !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
+            }
+        }
+        false
+    });
+    assert!(
+        writer.join().expect("writer"),
+        "the server kept reading 512 MiB, or held the peer past the deadline"
+    );
+}
+
 #[cfg(all(feature = "uring", target_os = "linux"))]
 #[test]
 fn echo_uring_exits_0_on_sigint_after_closing_connections() {
