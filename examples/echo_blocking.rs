@@ -18,7 +18,8 @@
 //! 4. close the socket when it says so (`should_close_transport`).
 //!
 //! Time limits are socket read timeouts: every read wakes at least every 200 ms to check
-//! the clock and the shutdown flag. Ctrl-C (or SIGTERM) stops accepting, sends close 1001
+//! the clock and the shutdown flag; a write that makes no progress for the write timeout
+//! (the peer reads nothing) fails and releases the connection. Ctrl-C (or SIGTERM) stops accepting, sends close 1001
 //! to every open connection, waits for them (at most the close timeout), and exits 0.
 
 #[allow(
@@ -51,6 +52,7 @@ Options:
       --handshake-timeout TIME   the opening handshake must finish within TIME [default: 10s]
       --close-timeout TIME       wait TIME for the peer's close frame [default: 5s]
       --idle-timeout TIME|off    ping after TIME of silence, close 1001 after TIME more [default: 20s]
+      --write-timeout TIME       release a peer that reads nothing for TIME [default: 30s]
       --max-connections N        answer 503 beyond N connections [default: 1000]
       --max-message-size BYTES   largest message accepted [default: 64MiB]
   -q, --quiet                    no log line per connection
@@ -66,6 +68,7 @@ struct Options {
     handshake_timeout: Duration,
     close_timeout: Duration,
     idle_timeout: Option<Duration>,
+    write_timeout: Duration,
     max_connections: usize,
     log: bool,
 }
@@ -77,6 +80,7 @@ fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
         handshake_timeout: Duration::from_secs(10),
         close_timeout: Duration::from_secs(5),
         idle_timeout: Some(Duration::from_secs(20)),
+        write_timeout: Duration::from_secs(30),
         max_connections: 1000,
         log: true,
     };
@@ -98,6 +102,7 @@ fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
                     options.idle_timeout = Some(nonzero(t)?);
                 }
             },
+            "--write-timeout" => options.write_timeout = nonzero(args.duration()?)?,
             "--max-connections" => options.max_connections = args.parse()?,
             "--max-message-size" => {
                 options.config = options.config.max_message_size(args.size()?);
@@ -208,6 +213,9 @@ fn main() -> ExitCode {
 /// Serves one connection; returns how it ended.
 fn serve(stream: &mut TcpStream, options: &Options) -> io::Result<String> {
     let _ = stream.set_nodelay(true);
+    // A write that makes no progress this long (the peer reads nothing) fails, and the
+    // connection is released.
+    stream.set_write_timeout(Some(options.write_timeout))?;
     let mut ws = match handshake(stream, options)? {
         Ok(ws) => ws,
         Err(e) => return Ok(format!("handshake rejected with {}: {e}", e.status())),

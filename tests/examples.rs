@@ -467,21 +467,36 @@ fn a_peer_stalled_in_the_middle_of_a_frame_is_released_by_keepalive() {
 
 #[test]
 fn a_peer_that_stops_reading_is_released_by_the_write_timeout() {
-    let server = Server::with(&[
-        "--write-timeout",
-        "1s",
-        "--idle-timeout",
-        "off",
-        "--close-timeout",
-        "60s",
-    ]);
+    let server = Server::with(&STOP_READING);
+    assert_released_when_it_stops_reading(server.addr);
+}
+
+#[test]
+fn echo_blocking_releases_a_peer_that_stops_reading() {
+    let mut flags = vec!["--addr", "127.0.0.1:0", "--quiet"];
+    flags.extend(STOP_READING);
+    let (_server, addr) = start_server("echo_blocking", &flags);
+    assert_released_when_it_stops_reading(addr);
+}
+
+/// A write timeout short enough to test, and nothing else that would release the peer.
+const STOP_READING: [&str; 6] = [
+    "--write-timeout",
+    "1s",
+    "--idle-timeout",
+    "off",
+    "--close-timeout",
+    "60s",
+];
+
+/// Sends 8 MiB messages to echo and never reads: the echoes fill the socket buffers,
+/// the server's writes stop making progress, and it lets go. Our writes then fail with a
+/// reset or a broken pipe; a write of ours timing out instead means the server still
+/// held us (see `KEEPALIVE` for the deadline).
+fn assert_released_when_it_stops_reading(addr: SocketAddr) {
     let Peer {
         mut stream, mut ws, ..
-    } = Peer::connect(server.addr);
-    // Send 8 MiB messages to echo and never read: the echoes fill the socket buffers,
-    // the server's writes stop making progress, and it lets go. Our writes then fail
-    // with a reset or a broken pipe; a write of ours timing out instead means the
-    // server still held us (see `KEEPALIVE` for the deadline).
+    } = Peer::connect(addr);
     let writer = thread::spawn(move || {
         stream
             .set_write_timeout(Some(BEFORE_THE_CLOSE_TIMEOUT))
@@ -746,36 +761,10 @@ fn echo_uring_closes_1002_on_an_unmasked_frame_and_answers_426_and_503() {
 #[cfg(all(feature = "uring", target_os = "linux"))]
 #[test]
 fn echo_uring_releases_a_peer_that_stops_reading() {
-    let flags = [
-        "--write-timeout",
-        "1s",
-        "--idle-timeout",
-        "off",
-        "--close-timeout",
-        "60s",
-    ];
-    let Some((_server, addr)) = start_echo_uring("echo_uring_releases", &flags) else {
+    let Some((_server, addr)) = start_echo_uring("echo_uring_releases", &STOP_READING) else {
         return;
     };
-    let Peer {
-        mut stream, mut ws, ..
-    } = Peer::connect(addr);
-    let writer = thread::spawn(move || {
-        stream
-            .set_write_timeout(Some(BEFORE_THE_CLOSE_TIMEOUT))
-            .expect("timeout");
-        for _ in 0..64 {
-            ws.send_binary(vec![1u8; 8 << 20]).expect("send");
-            if let Err(e) = stream.write_all(&ws.take_outgoing()) {
-                return !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
-            }
-        }
-        false
-    });
-    assert!(
-        writer.join().expect("writer"),
-        "the server kept reading 512 MiB, or held the peer past the deadline"
-    );
+    assert_released_when_it_stops_reading(addr);
 }
 
 #[cfg(all(feature = "uring", target_os = "linux"))]
