@@ -28,99 +28,30 @@
 )]
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/echo_options.rs"]
+mod echo_options;
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use args::{Arg, ArgError, Args, options_or_exit};
+use args::options_or_exit;
 use bytes::Buf;
+use echo_options::{EchoOptions as Options, EchoServer, Limits, Tick, echo_events};
 use rfc6455::handshake::RequestParser;
-use rfc6455::{CloseCode, Config, Connection, Event, HandshakeError, UsageError};
+use rfc6455::{Connection, HandshakeError};
 
-const USAGE: &str = "\
-WebSocket echo server (blocking std::net, a thread per connection).
-
-Usage: echo_blocking [OPTIONS]
-
-Options:
-      --addr ADDR                listen on ADDR [default: 127.0.0.1:9002]; port 0 picks one
-      --handshake-timeout TIME   the opening handshake must finish within TIME [default: 10s]
-      --close-timeout TIME       wait TIME for the peer's close frame [default: 5s]
-      --idle-timeout TIME|off    ping after TIME of silence, close 1001 after TIME more [default: 20s]
-      --write-timeout TIME       release a peer that reads nothing for TIME [default: 30s]
-      --max-connections N        answer 503 beyond N connections [default: 1000]
-      --max-message-size BYTES   largest message accepted [default: 64MiB]
-  -q, --quiet                    no log line per connection
-  -h, --help                     print this help
-
-TIME is seconds (10, 1.5s) or milliseconds (500ms); BYTES may end in KiB, MiB, GiB.
-Prints `listening on ws://ADDR` once bound.
-";
-
-#[derive(Debug, Clone)]
-struct Options {
-    config: Config,
-    handshake_timeout: Duration,
-    close_timeout: Duration,
-    idle_timeout: Option<Duration>,
-    write_timeout: Duration,
-    max_connections: usize,
-    log: bool,
-}
-
-fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
-    let mut addr: SocketAddr = ([127, 0, 0, 1], 9002).into();
-    let mut options = Options {
-        config: Config::default(),
-        handshake_timeout: Duration::from_secs(10),
-        close_timeout: Duration::from_secs(5),
-        idle_timeout: Some(Duration::from_secs(20)),
-        write_timeout: Duration::from_secs(30),
-        max_connections: 1000,
-        log: true,
-    };
-    let mut args = Args::from_env();
-    while let Some(arg) = args.next_arg()? {
-        let Arg::Flag(flag) = arg else {
-            return Err(ArgError("unexpected argument; see --help".into()));
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--addr" => addr = args.parse()?,
-            "--handshake-timeout" => options.handshake_timeout = nonzero(args.duration()?)?,
-            "--close-timeout" => options.close_timeout = nonzero(args.duration()?)?,
-            "--idle-timeout" => match args.value()?.as_str() {
-                "off" => options.idle_timeout = None,
-                t => {
-                    let t =
-                        args::parse_duration(t).ok_or_else(|| ArgError(format!("{flag} {t:?}")))?;
-                    options.idle_timeout = Some(nonzero(t)?);
-                }
-            },
-            "--write-timeout" => options.write_timeout = nonzero(args.duration()?)?,
-            "--max-connections" => options.max_connections = args.parse()?,
-            "--max-message-size" => {
-                options.config = options.config.max_message_size(args.size()?);
-            }
-            "-q" | "--quiet" => options.log = false,
-            _ => return Err(args.unknown()),
-        }
-    }
-    Ok(Some((addr, options)))
-}
-
-/// A socket read timeout of zero means "none" to `std`: refuse it.
-fn nonzero(t: Duration) -> Result<Duration, ArgError> {
-    if t.is_zero() {
-        return Err(ArgError("a time limit must be more than zero".into()));
-    }
-    Ok(t)
-}
+/// The flags, help text and defaults (shared with the other core-driven echo server).
+const SERVER: EchoServer = EchoServer {
+    name: "echo_blocking",
+    title: "WebSocket echo server (blocking std::net, a thread per connection).",
+    addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9002)),
+    max_connections: 1000,
+};
 
 /// Set by Ctrl-C or SIGTERM: stop accepting, close every connection with 1001.
 static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
@@ -130,7 +61,7 @@ static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 const TICK: Duration = Duration::from_millis(200);
 
 fn main() -> ExitCode {
-    let (addr, options) = match options_or_exit(parse_args(), USAGE) {
+    let (addr, options) = match options_or_exit(SERVER.parse_args(), &SERVER.usage()) {
         Ok(options) => options,
         Err(code) => return code,
     };
@@ -220,29 +151,11 @@ fn serve(stream: &mut TcpStream, options: &Options) -> io::Result<String> {
         Ok(ws) => ws,
         Err(e) => return Ok(format!("handshake rejected with {}: {e}", e.status())),
     };
-    let mut close_started: Option<Instant> = None;
-    let mut last_heard = Instant::now();
-    let mut pinged = false;
+    let mut limits = Limits::new();
     stream.set_read_timeout(Some(TICK))?;
     loop {
-        // 2. Events from the bytes received so far.
-        let mut outcome = None;
-        loop {
-            match ws.next_event() {
-                Ok(Some(Event::Text(text))) => ignore_closed(ws.send_text(text))?,
-                Ok(Some(Event::Binary(data))) => ignore_closed(ws.send_binary(data))?,
-                // The connection queued the echo of the close frame (or the pong).
-                Ok(Some(Event::Close(close))) => outcome = Some(format!("closed ({})", close.code)),
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                // A ProtocolError: the close frame with its code is queued, and the
-                // connection takes no more input. Write it out below.
-                Err(e) => {
-                    outcome = Some(format!("failed: {e} (sent close {})", e.close_code()));
-                    break;
-                }
-            }
-        }
+        // 2. Events from the bytes received so far; the echoes are queued.
+        let outcome = echo_events(&mut ws)?;
         // 3. Write out what the connection queued.
         write_out(stream, &mut ws)?;
         // 4. The server closes TCP first once the close handshake is done (§7.1.1).
@@ -253,29 +166,12 @@ fn serve(stream: &mut TcpStream, options: &Options) -> io::Result<String> {
         // 1. Read more: receive, or receive_eof.
         match ws.receive_with(|room| stream.read(room)) {
             Ok(0) => ws.receive_eof(),
-            Ok(_) => {
-                last_heard = Instant::now();
-                pinged = false;
-            }
+            Ok(_) => limits.heard(),
             Err(e) if is_timeout(&e) => {
-                if let Some(started) = close_started {
-                    if started.elapsed() >= options.close_timeout {
-                        stream.shutdown(Shutdown::Both)?;
-                        return Ok("no close frame from the peer in time".into());
-                    }
-                } else if SHUTTING_DOWN.load(Ordering::SeqCst) {
-                    ignore_closed(ws.close(CloseCode::GOING_AWAY, "server shutting down"))?;
-                    close_started = Some(Instant::now());
-                } else if let Some(idle) = options.idle_timeout {
-                    if last_heard.elapsed() >= idle && !pinged {
-                        // Silent for a while: is the peer still there (§5.5.2)?
-                        ignore_closed(ws.send_ping(b"idle"))?;
-                        pinged = true;
-                        last_heard = Instant::now();
-                    } else if last_heard.elapsed() >= idle {
-                        ignore_closed(ws.close(CloseCode::GOING_AWAY, "idle timeout"))?;
-                        close_started = Some(Instant::now());
-                    }
+                let shutting_down = SHUTTING_DOWN.load(Ordering::SeqCst);
+                if let Tick::GiveUp = limits.tick(&mut ws, options, shutting_down)? {
+                    stream.shutdown(Shutdown::Both)?;
+                    return Ok("no close frame from the peer in time".into());
                 }
             }
             Err(e) => return Err(e),
@@ -373,15 +269,6 @@ fn close_gracefully(stream: &mut TcpStream, linger: Duration) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-    }
-}
-
-/// After our own close, messages still arrive until the peer's close; sending is refused
-/// and they are not echoed. Any other usage error is a bug here.
-fn ignore_closed(result: Result<(), UsageError>) -> io::Result<()> {
-    match result {
-        Ok(()) | Err(UsageError::Closed) => Ok(()),
-        Err(e) => Err(io::Error::other(e)),
     }
 }
 

@@ -38,17 +38,20 @@ compile_error!("echo_uring runs on io_uring, which is Linux only");
 )]
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/echo_options.rs"]
+mod echo_options;
 
 use std::cell::Cell;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::pin;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use args::{Arg, ArgError, Args, options_or_exit};
+use args::options_or_exit;
+use echo_options::{EchoOptions as Options, EchoServer, Limits, Tick, echo_events};
 use monoio::io::{
     AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf, Splitable,
 };
@@ -56,78 +59,15 @@ use monoio::net::{TcpListener, TcpStream};
 use monoio::time::{Interval, MissedTickBehavior, interval_at, sleep, timeout};
 use monoio::{IoUringDriver, RuntimeBuilder};
 use rfc6455::handshake::RequestParser;
-use rfc6455::{CloseCode, Config, Connection, Event, HandshakeError, UsageError};
+use rfc6455::{Connection, HandshakeError};
 
-const USAGE: &str = "\
-WebSocket echo server (io_uring, monoio: one thread, a task per connection).
-
-Usage: echo_uring [OPTIONS]
-
-Options:
-      --addr ADDR                listen on ADDR [default: 127.0.0.1:9001]; port 0 picks one
-      --handshake-timeout TIME   the opening handshake must finish within TIME [default: 10s]
-      --close-timeout TIME       wait TIME for the peer's close frame [default: 5s]
-      --idle-timeout TIME|off    ping after TIME of silence, close 1001 after TIME more [default: 20s]
-      --write-timeout TIME       release a peer that reads nothing for TIME [default: 30s]
-      --max-connections N        answer 503 beyond N connections [default: 10000]
-      --max-message-size BYTES   largest message accepted [default: 64MiB]
-  -q, --quiet                    no log line per connection
-  -h, --help                     print this help
-
-TIME is seconds (10, 1.5s) or milliseconds (500ms); BYTES may end in KiB, MiB, GiB.
-Prints `listening on ws://ADDR` once bound.
-";
-
-struct Options {
-    config: Config,
-    handshake_timeout: Duration,
-    close_timeout: Duration,
-    idle_timeout: Option<Duration>,
-    write_timeout: Duration,
-    max_connections: usize,
-    log: bool,
-}
-
-fn parse_args() -> Result<Option<(SocketAddr, Options)>, ArgError> {
-    let mut addr: SocketAddr = ([127, 0, 0, 1], 9001).into();
-    let mut options = Options {
-        config: Config::default(),
-        handshake_timeout: Duration::from_secs(10),
-        close_timeout: Duration::from_secs(5),
-        idle_timeout: Some(Duration::from_secs(20)),
-        write_timeout: Duration::from_secs(30),
-        max_connections: 10_000,
-        log: true,
-    };
-    let mut args = Args::from_env();
-    while let Some(arg) = args.next_arg()? {
-        let Arg::Flag(flag) = arg else {
-            return Err(ArgError("unexpected argument; see --help".into()));
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--addr" => addr = args.parse()?,
-            "--handshake-timeout" => options.handshake_timeout = args.duration()?,
-            "--close-timeout" => options.close_timeout = args.duration()?,
-            "--idle-timeout" => match args.value()?.as_str() {
-                "off" => options.idle_timeout = None,
-                t => {
-                    let t =
-                        args::parse_duration(t).ok_or_else(|| ArgError(format!("{flag} {t:?}")))?;
-                    options.idle_timeout = Some(t);
-                }
-            },
-            "--write-timeout" => options.write_timeout = args.duration()?,
-            "--max-connections" => options.max_connections = args.parse()?,
-            "--max-message-size" => {
-                options.config = options.config.max_message_size(args.size()?);
-            }
-            "-q" | "--quiet" => options.log = false,
-            _ => return Err(args.unknown()),
-        }
-    }
-    Ok(Some((addr, options)))
-}
+/// The flags, help text and defaults (shared with the other core-driven echo server).
+const SERVER: EchoServer = EchoServer {
+    name: "echo_uring",
+    title: "WebSocket echo server (io_uring, monoio: one thread, a task per connection).",
+    addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9001)),
+    max_connections: 10000,
+};
 
 /// Set by Ctrl-C or SIGTERM: stop accepting, close every connection with 1001.
 static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
@@ -142,7 +82,7 @@ type Reader = OwnedReadHalf<TcpStream>;
 type Writer = OwnedWriteHalf<TcpStream>;
 
 fn main() -> ExitCode {
-    let (addr, options) = match options_or_exit(parse_args(), USAGE) {
+    let (addr, options) = match options_or_exit(SERVER.parse_args(), &SERVER.usage()) {
         Ok(options) => options,
         Err(code) => return code,
     };
@@ -265,27 +205,12 @@ async fn serve(rd: &mut Reader, wr: &mut Writer, options: &Options) -> io::Resul
     let mut input = Vec::with_capacity(READ_SIZE);
     let mut output = Vec::new();
     let mut tick = ticker();
-    let mut last_heard = Instant::now();
-    let mut pinged = false;
-    let mut close_started: Option<Instant> = None;
+    let mut limits = Limits::new();
     let mut outcome = None;
     loop {
-        // 2. Events from the bytes received so far.
-        loop {
-            match ws.next_event() {
-                Ok(Some(Event::Text(text))) => ignore_closed(ws.send_text(text))?,
-                Ok(Some(Event::Binary(data))) => ignore_closed(ws.send_binary(data))?,
-                // The connection queued the echo of the close frame (or the pong).
-                Ok(Some(Event::Close(close))) => outcome = Some(format!("closed ({})", close.code)),
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                // A ProtocolError: the close frame with its code is queued, and the
-                // connection takes no more input. Written out below.
-                Err(e) => {
-                    outcome = Some(format!("failed: {e} (sent close {})", e.close_code()));
-                    break;
-                }
-            }
+        // 2. Events from the bytes received so far; the echoes are queued.
+        if let Some(ended) = echo_events(&mut ws)? {
+            outcome = Some(ended);
         }
         // 3. Everything queued, in one write.
         output = write_out(wr, &mut ws, output, options.write_timeout).await?;
@@ -301,24 +226,10 @@ async fn serve(rd: &mut Reader, wr: &mut Writer, options: &Options) -> io::Resul
                 biased;
                 done = &mut read => break done,
                 _ = tick.tick() => {
-                    if let Some(started) = close_started {
-                        if started.elapsed() >= options.close_timeout {
-                            let _ = wr.shutdown().await;
-                            return Ok("no close frame from the peer in time".into());
-                        }
-                    } else if SHUTTING_DOWN.load(Ordering::SeqCst) {
-                        ignore_closed(ws.close(CloseCode::GOING_AWAY, "server shutting down"))?;
-                        close_started = Some(Instant::now());
-                    } else if let Some(idle) = options.idle_timeout {
-                        if last_heard.elapsed() >= idle && !pinged {
-                            // Silent for a while: is the peer still there (§5.5.2)?
-                            ignore_closed(ws.send_ping(b"idle"))?;
-                            pinged = true;
-                            last_heard = Instant::now();
-                        } else if last_heard.elapsed() >= idle {
-                            ignore_closed(ws.close(CloseCode::GOING_AWAY, "idle timeout"))?;
-                            close_started = Some(Instant::now());
-                        }
+                    let shutting_down = SHUTTING_DOWN.load(Ordering::SeqCst);
+                    if let Tick::GiveUp = limits.tick(&mut ws, options, shutting_down)? {
+                        let _ = wr.shutdown().await;
+                        return Ok("no close frame from the peer in time".into());
                     }
                     output = write_out(wr, &mut ws, output, options.write_timeout).await?;
                 },
@@ -329,8 +240,7 @@ async fn serve(rd: &mut Reader, wr: &mut Writer, options: &Options) -> io::Resul
             0 => ws.receive_eof(),
             n => {
                 ws.receive(&input[..n]);
-                last_heard = Instant::now();
-                pinged = false;
+                limits.heard();
             }
         }
     }
@@ -427,13 +337,4 @@ async fn close_gracefully(rd: &mut Reader, wr: &mut Writer, linger: Duration) {
         }
     };
     let _ = timeout(linger, drain).await;
-}
-
-/// After our own close, messages still arrive until the peer's close; sending is refused
-/// and they are not echoed. Any other usage error is a bug here.
-fn ignore_closed(result: Result<(), UsageError>) -> io::Result<()> {
-    match result {
-        Ok(()) | Err(UsageError::Closed) => Ok(()),
-        Err(e) => Err(io::Error::other(e)),
-    }
 }

@@ -156,10 +156,8 @@ fn bytes_of(len: usize) -> Vec<u8> {
 
 // ----- the echo server, in-process -----
 
-#[test]
-fn echoes_text_and_binary_at_each_size() {
-    let server = Server::start();
-    let mut peer = Peer::connect(server.addr);
+/// Text and binary messages at every length-encoding boundary (§5.2), each echoed.
+fn echoes_each_size(peer: &mut Peer) {
     for len in [0, 1, 125, 126, 65_535, 65_536, 1 << 20] {
         let text = text_of(len);
         peer.send_text(&text);
@@ -172,6 +170,13 @@ fn echoes_text_and_binary_at_each_size() {
         peer.send_binary(&data);
         assert_eq!(peer.next(), Event::Binary(data.into()), "binary of {len}");
     }
+}
+
+#[test]
+fn echoes_text_and_binary_at_each_size() {
+    let server = Server::start();
+    let mut peer = Peer::connect(server.addr);
+    echoes_each_size(&mut peer);
     peer.ws.close(CloseCode::NORMAL, "").expect("close");
     peer.flush();
     assert!(matches!(peer.next(), Event::Close(c) if c.code == CloseCode::NORMAL));
@@ -697,18 +702,7 @@ fn echo_uring_echoes_text_and_binary_answers_pings_and_echoes_the_close() {
         return;
     };
     let mut peer = Peer::connect(addr);
-    for len in [0, 1, 125, 126, 65_535, 65_536, 1 << 20] {
-        let text = text_of(len);
-        peer.send_text(&text);
-        assert_eq!(
-            peer.next(),
-            Event::Text(text.as_str().into()),
-            "text of {len}"
-        );
-        let data = bytes_of(len);
-        peer.send_binary(&data);
-        assert_eq!(peer.next(), Event::Binary(data.into()), "binary of {len}");
-    }
+    echoes_each_size(&mut peer);
     peer.ws.send_ping(b"are you there").expect("ping");
     peer.flush();
     assert_eq!(peer.next(), Event::Pong((&b"are you there"[..]).into()));
