@@ -86,11 +86,7 @@ impl Utf8Validator {
     /// until [`reset`](Self::reset).
     #[inline]
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), ProtocolError> {
-        if self.pending_len == 0 && !self.failed {
-            self.feed_aligned(chunk)
-        } else {
-            self.feed_pending(chunk)
-        }
+        self.feed_text(chunk).map(|_| ())
     }
 
     /// Ends the message: checks that it did not stop inside a code point, and resets the
@@ -156,61 +152,46 @@ impl Utf8Validator {
         chunk: &[u8],
         out: &mut String,
     ) -> Result<(), ProtocolError> {
-        if self.failed {
-            return Err(ProtocolError::InvalidUtf8);
-        }
-        let mut rest = chunk;
-        let mut point = [0; 4];
-        let mut point_len = 0;
-        if self.pending_len != 0 {
-            let have = usize::from(self.pending_len);
-            let take = (sequence_len(self.pending[0]) - have).min(chunk.len());
-            point[..have].copy_from_slice(&self.pending[..have]);
-            point[have..have + take].copy_from_slice(&chunk[..take]);
-            match core::str::from_utf8(&point[..have + take]) {
-                Ok(_) => point_len = have + take,
-                // Still unfinished, and still a valid start: `chunk` was too short.
-                Err(e) if e.error_len().is_none() => {
-                    self.keep(&point[..have + take]);
-                    return Ok(());
-                }
-                Err(_) => return Err(self.fail()),
-            }
-            rest = &chunk[take..];
-        }
-        let (complete, tail) = rest.split_at(unfinished_tail_start(rest));
-        let Ok(text) = simdutf8::basic::from_utf8(complete) else {
-            return Err(self.fail());
-        };
-        if tail.is_empty() {
-            self.pending_len = 0;
-        } else {
-            self.keep_if_valid_start(tail)?;
-        }
-        if let Ok(first) = core::str::from_utf8(&point[..point_len]) {
-            out.push_str(first);
+        let (completed, text) = self.feed_text(chunk)?;
+        if let Some(c) = completed {
+            out.push(c);
         }
         out.push_str(text);
         Ok(())
     }
 
+    /// The body of `feed`: what `chunk` completes, as the code point left unfinished
+    /// before it (if `chunk` ends it) and the checked text after that (up to a code point
+    /// `chunk` leaves unfinished, which is kept).
+    #[inline]
+    fn feed_text<'a>(&mut self, chunk: &'a [u8]) -> Result<(Option<char>, &'a str), ProtocolError> {
+        if self.pending_len == 0 && !self.failed {
+            Ok((None, self.feed_aligned(chunk)?))
+        } else {
+            self.feed_pending(chunk)
+        }
+    }
+
     /// No pending bytes: split off an unfinished code point at the end of `chunk`, check
     /// the rest in one SIMD pass, and keep the unfinished part if it is a valid start.
     #[inline]
-    fn feed_aligned(&mut self, chunk: &[u8]) -> Result<(), ProtocolError> {
+    fn feed_aligned<'a>(&mut self, chunk: &'a [u8]) -> Result<&'a str, ProtocolError> {
         let (complete, tail) = chunk.split_at(unfinished_tail_start(chunk));
-        if simdutf8::basic::from_utf8(complete).is_err() {
+        let Ok(text) = simdutf8::basic::from_utf8(complete) else {
             return Err(self.fail());
+        };
+        if !tail.is_empty() {
+            self.keep_if_valid_start(tail)?;
         }
-        if tail.is_empty() {
-            return Ok(());
-        }
-        self.keep_if_valid_start(tail)
+        Ok(text)
     }
 
     /// Pending bytes (or a failure): complete the code point with the first bytes of
     /// `chunk`, then go on with the rest.
-    fn feed_pending(&mut self, chunk: &[u8]) -> Result<(), ProtocolError> {
+    fn feed_pending<'a>(
+        &mut self,
+        chunk: &'a [u8],
+    ) -> Result<(Option<char>, &'a str), ProtocolError> {
         if self.failed {
             return Err(ProtocolError::InvalidUtf8);
         }
@@ -220,14 +201,15 @@ impl Utf8Validator {
         point[..have].copy_from_slice(&self.pending[..have]);
         point[have..have + take].copy_from_slice(&chunk[..take]);
         match core::str::from_utf8(&point[..have + take]) {
-            Ok(_) => {
+            Ok(completed) => {
                 self.pending_len = 0;
-                self.feed_aligned(&chunk[take..])
+                let text = self.feed_aligned(&chunk[take..])?;
+                Ok((completed.chars().next(), text))
             }
             // Still unfinished, and still a valid start: `chunk` was too short to end it.
             Err(e) if e.error_len().is_none() => {
                 self.keep(&point[..have + take]);
-                Ok(())
+                Ok((None, ""))
             }
             Err(_) => Err(self.fail()),
         }

@@ -821,14 +821,14 @@ impl Connection {
             let payload = Bytes::copy_from_slice(&self.rx[header_len..header_len + len]);
             self.answer_ping(payload);
         }
-        if let Ready::JoinedText { frame_len } = ready {
-            self.rx.advance(frame_len);
-            self.joined_lent = true;
-            self.unsettled = true;
-            return Ok(Some(EventRef::Text(&self.joined_text)));
-        }
         let (what, text_checked, data) = match ready {
-            Ready::Nothing | Ready::JoinedText { .. } => return Ok(None),
+            Ready::Nothing => return Ok(None),
+            Ready::JoinedText { frame_len } => {
+                self.rx.advance(frame_len);
+                self.joined_lent = true;
+                self.unsettled = true;
+                return Ok(Some(EventRef::Text(&self.joined_text)));
+            }
             Ready::InFrame {
                 what,
                 header_len,
