@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --example echo                      # ws://127.0.0.1:9001
 //! cargo run --example echo -- --addr 0.0.0.0:9001 --idle-timeout 60s
-//! cargo run --example echo -- --deflate         # compression, when the client offers it
+//! cargo run --features deflate --example echo -- --deflate  # compression, when offered
 //! cargo run --example client -- ws://127.0.0.1:9001/
 //! ```
 //!

@@ -79,7 +79,7 @@
 //! - `tokio` (default): the async adapter in `rfc6455::tokio` — accept and connect, a WebSocket
 //!   that is a `futures` `Stream` + `Sink`, split halves, keepalive, timeouts and a
 //!   graceful close. Implies `std`.
-//! - `deflate` (implies `std`): permessage-deflate, RFC 7692 (`deflate`), negotiated in
+//! - `deflate` (off by default; implies `std`): permessage-deflate, RFC 7692 (`deflate`), negotiated in
 //!   the handshake and run through the [`extension`] hook.
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455

@@ -833,7 +833,12 @@ fn deflate_flag_without_the_feature_is_a_usage_error() {
     client.args(["--deflate", "ws://127.0.0.1:9/"]);
     let done = run(client, "");
     assert_eq!(done.status.code(), Some(2), "{}", done.stderr);
-    assert!(done.stderr.contains("deflate"), "{}", done.stderr);
+    // The message says how to get the feature (off by default).
+    assert!(
+        done.stderr.contains("--features deflate"),
+        "{}",
+        done.stderr
+    );
 }
 
 #[test]

@@ -236,7 +236,7 @@ mod tests {
 
 /// `--deflate`: `options` with permessage-deflate (RFC 7692) at its default policy:
 /// offered by a client, accepted by a server. It needs the crate's `deflate` feature
-/// (on by default).
+/// (off by default: `cargo run --features deflate --example ...`).
 ///
 /// # Errors
 /// If the crate was built without the `deflate` feature.
@@ -250,7 +250,8 @@ pub fn with_deflate(options: rfc6455::tokio::Options) -> Result<rfc6455::tokio::
     {
         let _ = options;
         Err(ArgError(
-            "--deflate needs the crate's `deflate` feature (on by default)".into(),
+            "--deflate needs the crate's `deflate` feature: `cargo run --features deflate --example ...`"
+                .into(),
         ))
     }
 }

@@ -120,7 +120,7 @@ if [[ "$installed_ws" != "$pinned_ws" ]]; then
 fi
 
 # --- build once: browser/run.sh then finds the same debug binaries built ---
-cargo_flags=(--features tokio --example echo --example client --example chat)
+cargo_flags=(--features tokio,deflate --example echo --example client --example chat)
 [[ "$profile" == release ]] && cargo_flags+=(--release)
 echo "cargo build ${cargo_flags[*]}"
 if ! (cd "$repo" && cargo build "${cargo_flags[@]}") >"$logs/build.log" 2>&1; then

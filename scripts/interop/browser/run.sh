@@ -58,7 +58,7 @@ if [[ "$installed" != "$pinned" ]]; then
 fi
 
 # --- servers ---
-examples=(--features tokio --example chat)
+examples=(--features tokio,deflate --example chat)
 [[ -z "${ECHO_URL:-}" ]] && examples+=(--example echo)
 echo "building ${examples[*]} (log: $logs/build.log)"
 (cd "$repo" && cargo build "${examples[@]}") >"$logs/build.log" 2>&1 \
