@@ -2,6 +2,9 @@
 //! and written to a counting sink, the way each library's user writes them.
 //!
 //! Run: `cargo bench --bench send -- --warm-up-time 1 --measurement-time 3`.
+//! Paired rounds (`common/runner.rs`: every function once per round, ours ÷ the fastest
+//! peer taken within each round, the median over rounds; steadier than criterion on a
+//! machine whose speed drifts): `PAIRED_ROUNDS=31 cargo bench --bench send`.
 //! Results: `docs/PERFORMANCE.md`, "Workloads W1-W6 and sends (issue 9)".
 //!
 //! Groups `send/<size>_<role>`: `client_masked` (every frame masked with a fresh key) and
@@ -42,11 +45,14 @@ mod check;
 mod mem_stream;
 #[path = "common/ours.rs"]
 mod ours;
+#[path = "common/runner.rs"]
+mod runner;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::SinkExt;
 use mem_stream::{MemStream, WORKLOAD_READ_SIZE};
+use runner::Runner;
 
 /// Full size under `cargo bench`, a thousandth under `cargo test --benches`.
 fn count(full: usize) -> usize {
@@ -83,8 +89,6 @@ fn bench_send(c: &mut Criterion, size_name: &str, len: usize, messages: usize, c
     } else {
         "server_unmasked"
     };
-    let mut group = c.benchmark_group(format!("send/{size_name}_{role_name}"));
-    group.throughput(Throughput::Bytes((messages * len) as u64));
     let payload: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
     let shared = Bytes::from(payload.clone());
     let expected = messages * frame_len(len, client);
@@ -92,6 +96,11 @@ fn bench_send(c: &mut Criterion, size_name: &str, len: usize, messages: usize, c
         .build()
         .expect("a tokio runtime");
     let (pos, written) = (Cell::new(0), Cell::new(0));
+    // Shared by every function (each owns its sender and moves it in).
+    let (pos, written, runtime, shared, payload) = (&pos, &written, &runtime, &shared, &payload);
+    let mut group = Runner::new(c, format!("send/{size_name}_{role_name}"), |group| {
+        group.throughput(Throughput::Bytes((messages * len) as u64));
+    });
 
     for name in [
         "rfc6455/each",
@@ -105,23 +114,21 @@ fn bench_send(c: &mut Criterion, size_name: &str, len: usize, messages: usize, c
         } else {
             ours::Sender::server()
         };
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                written.set(0);
-                let (payload, sink) = (black_box(&shared), &mut sink(&pos, &written));
-                match name {
-                    "rfc6455/each" => ours::send_each(&mut tx, payload, messages, sink),
-                    "rfc6455/each_into" => ours::send_each_into(&mut tx, payload, messages, sink),
-                    "rfc6455/each_borrowed" => {
-                        ours::send_each_borrowed(&mut tx, payload, messages, sink);
-                    }
-                    "rfc6455/batch_borrowed" => {
-                        ours::send_batch_borrowed(&mut tx, payload, messages, sink);
-                    }
-                    _ => ours::send_batch(&mut tx, payload, messages, sink),
+        group.add(name, move || {
+            written.set(0);
+            let (payload, sink) = (black_box(shared), &mut sink(pos, written));
+            match name {
+                "rfc6455/each" => ours::send_each(&mut tx, payload, messages, sink),
+                "rfc6455/each_into" => ours::send_each_into(&mut tx, payload, messages, sink),
+                "rfc6455/each_borrowed" => {
+                    ours::send_each_borrowed(&mut tx, payload, messages, sink);
                 }
-                assert_eq!(written.get(), expected);
-            });
+                "rfc6455/batch_borrowed" => {
+                    ours::send_batch_borrowed(&mut tx, payload, messages, sink);
+                }
+                _ => ours::send_batch(&mut tx, payload, messages, sink),
+            }
+            assert_eq!(written.get(), expected);
         });
     }
 
@@ -130,27 +137,24 @@ fn bench_send(c: &mut Criterion, size_name: &str, len: usize, messages: usize, c
     } else {
         tungstenite::protocol::Role::Server
     };
-    let mut ws = tungstenite::WebSocket::from_raw_socket(sink(&pos, &written), role, None);
-    group.bench_function("tungstenite/each", |b| {
-        b.iter(|| {
-            written.set(0);
-            for _ in 0..messages {
-                ws.send(tungstenite::Message::Binary(black_box(&shared).clone()))
-                    .expect("the sink takes everything");
-            }
-            assert_eq!(written.get(), expected);
-        });
+    let mut ws = tungstenite::WebSocket::from_raw_socket(sink(pos, written), role, None);
+    group.add("tungstenite/each", move || {
+        written.set(0);
+        for _ in 0..messages {
+            ws.send(tungstenite::Message::Binary(black_box(shared).clone()))
+                .expect("the sink takes everything");
+        }
+        assert_eq!(written.get(), expected);
     });
-    group.bench_function("tungstenite/batch", |b| {
-        b.iter(|| {
-            written.set(0);
-            for _ in 0..messages {
-                ws.write(tungstenite::Message::Binary(black_box(&shared).clone()))
-                    .expect("the sink takes everything");
-            }
-            ws.flush().expect("the sink takes everything");
-            assert_eq!(written.get(), expected);
-        });
+    let mut ws = tungstenite::WebSocket::from_raw_socket(sink(pos, written), role, None);
+    group.add("tungstenite/batch", move || {
+        written.set(0);
+        for _ in 0..messages {
+            ws.write(tungstenite::Message::Binary(black_box(shared).clone()))
+                .expect("the sink takes everything");
+        }
+        ws.flush().expect("the sink takes everything");
+        assert_eq!(written.get(), expected);
     });
 
     let role = if client {
@@ -158,85 +162,83 @@ fn bench_send(c: &mut Criterion, size_name: &str, len: usize, messages: usize, c
     } else {
         fastwebsockets::Role::Server
     };
-    let mut ws = fastwebsockets::WebSocket::after_handshake(sink(&pos, &written), role);
-    group.bench_function("fastwebsockets/each", |b| {
-        b.iter(|| {
-            written.set(0);
-            runtime.block_on(async {
-                for _ in 0..messages {
-                    let frame = fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(
-                        black_box(&payload),
-                    ));
-                    ws.write_frame(frame)
-                        .await
-                        .expect("the sink takes everything");
-                }
-            });
-            assert_eq!(written.get(), expected);
+    let mut ws = fastwebsockets::WebSocket::after_handshake(sink(pos, written), role);
+    group.add("fastwebsockets/each", move || {
+        written.set(0);
+        runtime.block_on(async {
+            for _ in 0..messages {
+                let frame = fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(
+                    black_box(payload),
+                ));
+                ws.write_frame(frame)
+                    .await
+                    .expect("the sink takes everything");
+            }
         });
+        assert_eq!(written.get(), expected);
     });
 
-    let mut ws = if client {
-        tokio_websockets::ClientBuilder::new().take_over(sink(&pos, &written))
-    } else {
-        tokio_websockets::ServerBuilder::new().serve(sink(&pos, &written))
+    let tokio_websockets = || {
+        if client {
+            tokio_websockets::ClientBuilder::new().take_over(sink(pos, written))
+        } else {
+            tokio_websockets::ServerBuilder::new().serve(sink(pos, written))
+        }
     };
-    group.bench_function("tokio-websockets/each", |b| {
-        b.iter(|| {
-            written.set(0);
-            runtime.block_on(async {
-                for _ in 0..messages {
-                    let message = tokio_websockets::Message::binary(black_box(&shared).clone());
-                    ws.send(message).await.expect("the sink takes everything");
-                }
-            });
-            assert_eq!(written.get(), expected);
+    let mut ws = tokio_websockets();
+    group.add("tokio-websockets/each", move || {
+        written.set(0);
+        runtime.block_on(async {
+            for _ in 0..messages {
+                let message = tokio_websockets::Message::binary(black_box(shared).clone());
+                ws.send(message).await.expect("the sink takes everything");
+            }
         });
+        assert_eq!(written.get(), expected);
     });
-    group.bench_function("tokio-websockets/batch", |b| {
-        b.iter(|| {
-            written.set(0);
-            runtime.block_on(async {
-                for _ in 0..messages {
-                    let message = tokio_websockets::Message::binary(black_box(&shared).clone());
-                    ws.feed(message).await.expect("the sink takes everything");
-                }
-                ws.flush().await.expect("the sink takes everything");
-            });
-            assert_eq!(written.get(), expected);
+    let mut ws = tokio_websockets();
+    group.add("tokio-websockets/batch", move || {
+        written.set(0);
+        runtime.block_on(async {
+            for _ in 0..messages {
+                let message = tokio_websockets::Message::binary(black_box(shared).clone());
+                ws.feed(message).await.expect("the sink takes everything");
+            }
+            ws.flush().await.expect("the sink takes everything");
         });
+        assert_eq!(written.get(), expected);
     });
 
-    let config = sockudo_ws::Config::default();
-    let mut ws = if client {
-        sockudo_ws::WebSocketStream::client(sink(&pos, &written), config)
-    } else {
-        sockudo_ws::WebSocketStream::server(sink(&pos, &written), config)
+    let sockudo = || {
+        let config = sockudo_ws::Config::default();
+        if client {
+            sockudo_ws::WebSocketStream::client(sink(pos, written), config)
+        } else {
+            sockudo_ws::WebSocketStream::server(sink(pos, written), config)
+        }
     };
-    group.bench_function("sockudo-ws/each", |b| {
-        b.iter(|| {
-            written.set(0);
-            runtime.block_on(async {
-                for _ in 0..messages {
-                    let message = sockudo_ws::Message::Binary(black_box(&shared).clone());
-                    ws.send(message).await.expect("the sink takes everything");
-                }
-            });
-            assert_eq!(written.get(), expected);
+    let mut ws = sockudo();
+    group.add("sockudo-ws/each", move || {
+        written.set(0);
+        runtime.block_on(async {
+            for _ in 0..messages {
+                let message = sockudo_ws::Message::Binary(black_box(shared).clone());
+                ws.send(message).await.expect("the sink takes everything");
+            }
         });
+        assert_eq!(written.get(), expected);
     });
-    group.bench_function("sockudo-ws/batch", |b| {
-        b.iter(|| {
-            written.set(0);
-            runtime.block_on(async {
-                for _ in 0..messages {
-                    let message = sockudo_ws::Message::Binary(black_box(&shared).clone());
-                    ws.feed(message).await.expect("the sink takes everything");
-                }
-                ws.flush().await.expect("the sink takes everything");
-            });
-            assert_eq!(written.get(), expected);
+    let mut ws = sockudo();
+    group.add("sockudo-ws/batch", move || {
+        written.set(0);
+        runtime.block_on(async {
+            for _ in 0..messages {
+                let message = sockudo_ws::Message::Binary(black_box(shared).clone());
+                ws.feed(message).await.expect("the sink takes everything");
+            }
+            ws.flush().await.expect("the sink takes everything");
         });
+        assert_eq!(written.get(), expected);
     });
 
     group.finish();

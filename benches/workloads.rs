@@ -2,6 +2,9 @@
 //! loop drives it, on the same input in the same run.
 //!
 //! Run: `cargo bench --bench workloads -- --warm-up-time 1 --measurement-time 3`.
+//! Paired rounds (`common/runner.rs`: every function once per round, ours ÷ the fastest
+//! peer taken within each round, the median over rounds; steadier than criterion on a
+//! machine whose speed drifts): `PAIRED_ROUNDS=31 cargo bench --bench workloads`.
 //! Results: `docs/PERFORMANCE.md`, "Workloads W1-W6 and sends (issue 9)".
 //!
 //! Workloads, each one contiguous input built once, outside the timing:
@@ -60,11 +63,14 @@ mod check;
 mod mem_stream;
 #[path = "common/ours.rs"]
 mod ours;
+#[path = "common/runner.rs"]
+mod runner;
 
 use check::Check;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use futures_util::{SinkExt, StreamExt};
 use mem_stream::{MemStream, WORKLOAD_READ_SIZE};
+use runner::Runner;
 
 /// The payload of every ping; a server's pong echoes it unmasked (2-byte header).
 const PING_PAYLOAD: &[u8] = b"heartbeat";
@@ -262,66 +268,64 @@ fn stream<'a>(wire: &'a [u8], pos: &'a Cell<usize>, written: &'a Cell<usize>) ->
 }
 
 fn bench_workload(c: &mut Criterion, w: &Workload) {
-    let mut group = c.benchmark_group(format!("workloads/{}", w.name));
-    if w.bulk {
-        group.throughput(Throughput::Bytes(w.payload_bytes as u64));
-    } else {
-        group.throughput(Throughput::Elements(w.messages as u64));
-    }
-    if w.wire.len() > 32 << 20 {
-        // Iterations of 10-500 ms: equal-sized samples, fewer of them.
-        group.sampling_mode(SamplingMode::Flat).sample_size(20);
-    }
     let pong_bytes = w.pings * PONG_LEN;
     let items = w.messages + w.pings;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a tokio runtime");
     let (pos, written) = (Cell::new(0), Cell::new(0));
+    // Shared by every function (each owns its connection and moves it in).
+    let (pos, written, runtime) = (&pos, &written, &runtime);
+    let mut group = Runner::new(c, format!("workloads/{}", w.name), |group| {
+        if w.bulk {
+            group.throughput(Throughput::Bytes(w.payload_bytes as u64));
+        } else {
+            group.throughput(Throughput::Elements(w.messages as u64));
+        }
+        if w.wire.len() > 32 << 20 {
+            // Iterations of 10-500 ms: equal-sized samples, fewer of them.
+            group.sampling_mode(SamplingMode::Flat).sample_size(20);
+        }
+    });
 
     if w.bulk {
         // The floor: the payload bytes, copied in reads of 64 KiB into one reused buffer.
         let source = &w.wire[..w.payload_bytes];
         let mut dst = vec![0u8; WORKLOAD_READ_SIZE];
-        group.bench_function("memcpy", |b| {
-            b.iter(|| {
-                let mut copied = 0;
-                for chunk in black_box(source).chunks(WORKLOAD_READ_SIZE) {
-                    dst[..chunk.len()].copy_from_slice(chunk);
-                    black_box(&mut dst);
-                    copied += chunk.len();
-                }
-                assert_eq!(copied, w.payload_bytes);
-            });
+        group.add("memcpy", move || {
+            let mut copied = 0;
+            for chunk in black_box(source).chunks(WORKLOAD_READ_SIZE) {
+                dst[..chunk.len()].copy_from_slice(chunk);
+                black_box(&mut dst);
+                copied += chunk.len();
+            }
+            assert_eq!(copied, w.payload_bytes);
         });
     }
 
-    let mut rx = if w.server {
-        ours::Receiver::server()
-    } else {
-        ours::Receiver::client()
+    let receiver = || {
+        if w.server {
+            ours::Receiver::server()
+        } else {
+            ours::Receiver::client()
+        }
     };
-    group.bench_function("rfc6455", |b| {
-        b.iter(|| {
-            pos.set(0);
-            written.set(0);
-            let got =
-                ours::receive_messages(&mut rx, &mut stream(black_box(&w.wire), &pos, &written));
-            assert_eq!(got.check, w.expected);
-            assert_eq!((got.pings, written.get()), (w.pings, pong_bytes));
-        });
+    let mut rx = receiver();
+    group.add("rfc6455", move || {
+        pos.set(0);
+        written.set(0);
+        let got = ours::receive_messages(&mut rx, &mut stream(black_box(&w.wire), pos, written));
+        assert_eq!(got.check, w.expected);
+        assert_eq!((got.pings, written.get()), (w.pings, pong_bytes));
     });
-    group.bench_function("rfc6455-borrowed", |b| {
-        b.iter(|| {
-            pos.set(0);
-            written.set(0);
-            let got = ours::receive_messages_borrowed(
-                &mut rx,
-                &mut stream(black_box(&w.wire), &pos, &written),
-            );
-            assert_eq!(got.check, w.expected);
-            assert_eq!((got.pings, written.get()), (w.pings, pong_bytes));
-        });
+    let mut rx = receiver();
+    group.add("rfc6455-borrowed", move || {
+        pos.set(0);
+        written.set(0);
+        let got =
+            ours::receive_messages_borrowed(&mut rx, &mut stream(black_box(&w.wire), pos, written));
+        assert_eq!(got.check, w.expected);
+        assert_eq!((got.pings, written.get()), (w.pings, pong_bytes));
     });
 
     let mut rx = if w.server {
@@ -329,17 +333,13 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
     } else {
         ours::SliceReceiver::client()
     };
-    group.bench_function("rfc6455-decode_slice", |b| {
-        b.iter(|| {
-            pos.set(0);
-            written.set(0);
-            let got = ours::receive_messages_in_place(
-                &mut rx,
-                &mut stream(black_box(&w.wire), &pos, &written),
-            );
-            assert_eq!(got.check, w.expected);
-            assert_eq!((got.pings, written.get()), (w.pings, pong_bytes));
-        });
+    group.add("rfc6455-decode_slice", move || {
+        pos.set(0);
+        written.set(0);
+        let got =
+            ours::receive_messages_in_place(&mut rx, &mut stream(black_box(&w.wire), pos, written));
+        assert_eq!(got.check, w.expected);
+        assert_eq!((got.pings, written.get()), (w.pings, pong_bytes));
     });
 
     // tungstenite: `read` returns whole messages and pings; it queues each pong and
@@ -349,25 +349,22 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
     } else {
         tungstenite::protocol::Role::Client
     };
-    let mut ws =
-        tungstenite::WebSocket::from_raw_socket(stream(&w.wire, &pos, &written), role, None);
-    group.bench_function("tungstenite", |b| {
-        b.iter(|| {
-            pos.set(0);
-            written.set(0);
-            let (mut check, mut pings) = (Check::default(), 0);
-            for _ in 0..items {
-                match ws.read().expect("valid input") {
-                    tungstenite::Message::Text(text) => check.add(true, text.as_bytes()),
-                    tungstenite::Message::Binary(data) => check.add(false, &data),
-                    tungstenite::Message::Ping(_) => pings += 1,
-                    other => panic!("unexpected message {other:?}"),
-                }
+    let mut ws = tungstenite::WebSocket::from_raw_socket(stream(&w.wire, pos, written), role, None);
+    group.add("tungstenite", move || {
+        pos.set(0);
+        written.set(0);
+        let (mut check, mut pings) = (Check::default(), 0);
+        for _ in 0..items {
+            match ws.read().expect("valid input") {
+                tungstenite::Message::Text(text) => check.add(true, text.as_bytes()),
+                tungstenite::Message::Binary(data) => check.add(false, &data),
+                tungstenite::Message::Ping(_) => pings += 1,
+                other => panic!("unexpected message {other:?}"),
             }
-            assert_eq!(pos.get(), w.wire.len());
-            assert_eq!(check, w.expected);
-            assert_eq!((pings, written.get()), (w.pings, pong_bytes));
-        });
+        }
+        assert_eq!(pos.get(), w.wire.len());
+        assert_eq!(check, w.expected);
+        assert_eq!((pings, written.get()), (w.pings, pong_bytes));
     });
 
     // fastwebsockets: `FragmentCollector` answers pings itself and does not report them.
@@ -377,92 +374,86 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
         fastwebsockets::Role::Client
     };
     let mut ws = fastwebsockets::FragmentCollector::new(
-        fastwebsockets::WebSocket::after_handshake(stream(&w.wire, &pos, &written), role),
+        fastwebsockets::WebSocket::after_handshake(stream(&w.wire, pos, written), role),
     );
-    group.bench_function("fastwebsockets", |b| {
-        b.iter(|| {
-            pos.set(0);
-            written.set(0);
-            let check = runtime.block_on(async {
-                let mut check = Check::default();
-                for _ in 0..w.messages {
-                    let frame = ws.read_frame().await.expect("valid input");
-                    match frame.opcode {
-                        fastwebsockets::OpCode::Text => check.add(true, &frame.payload),
-                        fastwebsockets::OpCode::Binary => check.add(false, &frame.payload),
-                        other => panic!("unexpected frame {other:?}"),
-                    }
+    group.add("fastwebsockets", move || {
+        pos.set(0);
+        written.set(0);
+        let check = runtime.block_on(async {
+            let mut check = Check::default();
+            for _ in 0..w.messages {
+                let frame = ws.read_frame().await.expect("valid input");
+                match frame.opcode {
+                    fastwebsockets::OpCode::Text => check.add(true, &frame.payload),
+                    fastwebsockets::OpCode::Binary => check.add(false, &frame.payload),
+                    other => panic!("unexpected frame {other:?}"),
                 }
-                check
-            });
-            assert_eq!(pos.get(), w.wire.len());
-            assert_eq!(check, w.expected);
-            assert_eq!(written.get(), pong_bytes);
+            }
+            check
         });
+        assert_eq!(pos.get(), w.wire.len());
+        assert_eq!(check, w.expected);
+        assert_eq!(written.get(), pong_bytes);
     });
 
     // tokio-websockets: pings are returned; the pong is written on the next read.
     let mut ws = if w.server {
-        tokio_websockets::ServerBuilder::new().serve(stream(&w.wire, &pos, &written))
+        tokio_websockets::ServerBuilder::new().serve(stream(&w.wire, pos, written))
     } else {
-        tokio_websockets::ClientBuilder::new().take_over(stream(&w.wire, &pos, &written))
+        tokio_websockets::ClientBuilder::new().take_over(stream(&w.wire, pos, written))
     };
-    group.bench_function("tokio-websockets", |b| {
-        b.iter(|| {
-            pos.set(0);
-            written.set(0);
-            let (check, pings) = runtime.block_on(async {
-                let (mut check, mut pings) = (Check::default(), 0);
-                for _ in 0..items {
-                    let message = ws.next().await.expect("not the end").expect("valid input");
-                    if message.is_text() {
-                        check.add(true, message.as_payload());
-                    } else if message.is_binary() {
-                        check.add(false, message.as_payload());
-                    } else if message.is_ping() {
-                        pings += 1;
-                    } else {
-                        panic!("unexpected message {message:?}");
-                    }
+    group.add("tokio-websockets", move || {
+        pos.set(0);
+        written.set(0);
+        let (check, pings) = runtime.block_on(async {
+            let (mut check, mut pings) = (Check::default(), 0);
+            for _ in 0..items {
+                let message = ws.next().await.expect("not the end").expect("valid input");
+                if message.is_text() {
+                    check.add(true, message.as_payload());
+                } else if message.is_binary() {
+                    check.add(false, message.as_payload());
+                } else if message.is_ping() {
+                    pings += 1;
+                } else {
+                    panic!("unexpected message {message:?}");
                 }
-                (check, pings)
-            });
-            assert_eq!(pos.get(), w.wire.len());
-            assert_eq!(check, w.expected);
-            assert_eq!((pings, written.get()), (w.pings, pong_bytes));
+            }
+            (check, pings)
         });
+        assert_eq!(pos.get(), w.wire.len());
+        assert_eq!(check, w.expected);
+        assert_eq!((pings, written.get()), (w.pings, pong_bytes));
     });
 
     // sockudo-ws: pings are returned and their pongs queued; a flush writes them.
     let config = sockudo_ws::Config::default();
     let mut ws = if w.server {
-        sockudo_ws::WebSocketStream::server(stream(&w.wire, &pos, &written), config)
+        sockudo_ws::WebSocketStream::server(stream(&w.wire, pos, written), config)
     } else {
-        sockudo_ws::WebSocketStream::client(stream(&w.wire, &pos, &written), config)
+        sockudo_ws::WebSocketStream::client(stream(&w.wire, pos, written), config)
     };
-    group.bench_function("sockudo-ws", |b| {
-        b.iter(|| {
-            pos.set(0);
-            written.set(0);
-            let (check, pings) = runtime.block_on(async {
-                let (mut check, mut pings) = (Check::default(), 0);
-                for _ in 0..items {
-                    match ws.next().await.expect("not the end").expect("valid input") {
-                        sockudo_ws::Message::Text(text) => check.add(true, &text),
-                        sockudo_ws::Message::Binary(data) => check.add(false, &data),
-                        sockudo_ws::Message::Ping(_) => {
-                            pings += 1;
-                            ws.flush().await.expect("the sink takes everything");
-                        }
-                        other => panic!("unexpected message {other:?}"),
+    group.add("sockudo-ws", move || {
+        pos.set(0);
+        written.set(0);
+        let (check, pings) = runtime.block_on(async {
+            let (mut check, mut pings) = (Check::default(), 0);
+            for _ in 0..items {
+                match ws.next().await.expect("not the end").expect("valid input") {
+                    sockudo_ws::Message::Text(text) => check.add(true, &text),
+                    sockudo_ws::Message::Binary(data) => check.add(false, &data),
+                    sockudo_ws::Message::Ping(_) => {
+                        pings += 1;
+                        ws.flush().await.expect("the sink takes everything");
                     }
+                    other => panic!("unexpected message {other:?}"),
                 }
-                (check, pings)
-            });
-            assert_eq!(pos.get(), w.wire.len());
-            assert_eq!(check, w.expected);
-            assert_eq!((pings, written.get()), (w.pings, pong_bytes));
+            }
+            (check, pings)
         });
+        assert_eq!(pos.get(), w.wire.len());
+        assert_eq!(check, w.expected);
+        assert_eq!((pings, written.get()), (w.pings, pong_bytes));
     });
 
     group.finish();
