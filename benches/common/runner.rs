@@ -21,6 +21,8 @@ type Function<'f> = Box<dyn FnMut() + 'f>;
 pub enum Runner<'c, 'f> {
     /// Each function benchmarked by criterion as soon as it is added.
     Criterion(BenchmarkGroup<'c, WallTime>),
+    /// A paired run whose command line names other groups: nothing runs.
+    Skipped,
     /// The functions kept until [`Runner::finish`] runs the rounds.
     Paired {
         group: String,
@@ -30,14 +32,17 @@ pub enum Runner<'c, 'f> {
 }
 
 impl<'c, 'f> Runner<'c, 'f> {
-    /// A runner for `group`: paired when `PAIRED_ROUNDS` is set, else criterion (which
-    /// `configure` may set up: throughput, sampling).
+    /// A runner for `group`: paired when `PAIRED_ROUNDS` is set (and then only for the
+    /// groups whose name contains a word of the command line, when it has any, as
+    /// criterion filters), else criterion (which `configure` may set up: throughput,
+    /// sampling).
     pub fn new(
         c: &'c mut Criterion,
         group: String,
         configure: impl FnOnce(&mut BenchmarkGroup<'c, WallTime>),
     ) -> Self {
         match std::env::var("PAIRED_ROUNDS") {
+            Ok(_) if !selected(&group) => Runner::Skipped,
             Ok(rounds) => Runner::Paired {
                 group,
                 rounds: rounds.parse().expect("PAIRED_ROUNDS is a number of rounds"),
@@ -60,6 +65,7 @@ impl<'c, 'f> Runner<'c, 'f> {
             Runner::Paired { functions, .. } => {
                 functions.push((name.to_string(), Box::new(function)));
             }
+            Runner::Skipped => {}
         }
     }
 
@@ -67,6 +73,7 @@ impl<'c, 'f> Runner<'c, 'f> {
     pub fn finish(self) {
         match self {
             Runner::Criterion(g) => g.finish(),
+            Runner::Skipped => {}
             Runner::Paired {
                 group,
                 rounds,
@@ -74,6 +81,20 @@ impl<'c, 'f> Runner<'c, 'f> {
             } => run_paired(&group, rounds, &mut functions),
         }
     }
+}
+
+/// Whether the command line (its words that are not flags; `A|B` as criterion's filter
+/// regex would read it) selects `group`.
+fn selected(group: &str) -> bool {
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    words.is_empty()
+        || words
+            .iter()
+            .flat_map(|w| w.split('|'))
+            .any(|w| group.contains(w))
 }
 
 fn run_paired(group: &str, rounds: usize, functions: &mut [(String, Function<'_>)]) {
