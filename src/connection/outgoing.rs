@@ -85,24 +85,22 @@ impl Src<'_> {
 
 impl Outgoing {
     /// Queues one frame: `header` with its length set from the payload.
-    #[inline]
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub(crate) fn push_frame(&mut self, header: FrameHeader, payload: Src<'_>) {
         let data = payload.as_slice();
         let header = FrameHeader {
             payload_len: data.len() as u64,
             ..header
         };
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let head_len = header.encode(&mut head);
-        self.len += head_len + data.len();
         match (header.mask, payload) {
             (None, Src::Shared(bytes)) if bytes.len() >= SHARE_FROM => {
-                self.tail.extend_from_slice(&head[..head_len]);
+                self.len += header.encode_into(&mut self.tail) + data.len();
                 self.seal_tail();
                 self.chunks.push_back(bytes.clone());
             }
             _ if data.len() >= OWN_CHUNK_FROM => {
-                self.tail.extend_from_slice(&head[..head_len]);
+                self.len += header.encode_into(&mut self.tail) + data.len();
                 self.seal_tail();
                 let mut chunk = BytesMut::with_capacity(data.len());
                 chunk.extend_from_slice(data);
@@ -112,12 +110,8 @@ impl Outgoing {
                 self.chunks.push_back(chunk.freeze());
             }
             _ => {
-                // The whole header array, then cut to its length: a copy of fixed size
-                // compiles to two moves, a copy of `head_len` bytes to a call.
-                let at = self.tail.len();
                 self.tail.reserve(MAX_HEADER_LEN + data.len());
-                self.tail.extend_from_slice(&head);
-                self.tail.truncate(at + head_len);
+                self.len += header.encode_into(&mut self.tail) + data.len();
                 let start = self.tail.len();
                 self.tail.extend_from_slice(data);
                 if let Some(key) = header.mask {
