@@ -227,6 +227,69 @@ fn partial_writes_lose_and_repeat_nothing() {
     }
 }
 
+/// Payloads copied into the queue in a chunk of their own (16 KiB and up, and any a
+/// client masks) are counted as queued and written out whole through the `Buf`, beside
+/// small ones copied behind their headers: `buffered_amount` is each frame's header and
+/// payload (§5.2's length forms, a client's 4-byte key) until the bytes are advanced.
+#[test]
+fn large_copied_payloads_are_counted_and_written_whole() {
+    let wire_len = |len: usize, masked: bool| {
+        let extended = match len {
+            0..=125 => 0,
+            126..=0xFFFF => 2,
+            _ => 8,
+        };
+        2 + extended + if masked { 4 } else { 0 } + len
+    };
+    for role in ROLES {
+        let masked = role == Role::Client;
+        for len in [16_383, 16_384, 70_000] {
+            for shared in [false, true] {
+                let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+                let build = || {
+                    let mut conn = connection(role, Config::default());
+                    conn.send_binary(&b"small"[..]).unwrap();
+                    if shared {
+                        conn.send_binary(Bytes::from(data.clone())).unwrap();
+                    } else {
+                        conn.send_binary(&data[..]).unwrap();
+                    }
+                    conn.send_binary(&b"after"[..]).unwrap();
+                    conn
+                };
+                let expected = build().take_outgoing();
+                let total = 2 * wire_len(5, masked) + wire_len(len, masked);
+                assert_eq!(expected.len(), total, "{role:?} {len} shared {shared}");
+                let mut conn = build();
+                assert_eq!(conn.buffered_amount(), total);
+                assert_eq!(conn.outgoing().remaining(), total);
+                let mut written = Vec::new();
+                while conn.outgoing().has_remaining() {
+                    let out = conn.outgoing();
+                    let n = out.chunk().len().min(10_000);
+                    written.extend_from_slice(&out.chunk()[..n]);
+                    out.advance(n);
+                    assert_eq!(conn.buffered_amount(), total - written.len());
+                }
+                assert_eq!(written, expected, "{role:?} {len} shared {shared}");
+                // The peer gets the three messages back, the large one byte for byte.
+                let mut peer = connection(
+                    if masked { Role::Server } else { Role::Client },
+                    Config::default(),
+                );
+                peer.receive_buffer().put_slice(&written);
+                let got = events(&mut peer).unwrap();
+                assert_eq!(got.len(), 3, "{role:?} {len}");
+                assert_eq!(
+                    got[1],
+                    Ev::Binary(Bytes::from(data.clone())),
+                    "{role:?} {len} shared {shared}"
+                );
+            }
+        }
+    }
+}
+
 /// A server's large owned payload goes out without a copy: the queued chunk is the
 /// caller's bytes. A small one is copied behind its header.
 #[test]
